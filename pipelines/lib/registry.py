@@ -1,0 +1,98 @@
+"""The source registry: one YAML file per source in config/sources/, data not code.
+
+Each file names the publisher, licence and terms, vintage, expected update cadence, caveats, and every
+raw file with its sha256, size, live URL and the parser that reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from pipelines.lib.settings import CONFIG_DIR
+
+SOURCES_DIR = CONFIG_DIR / "sources"
+
+
+@dataclass(frozen=True)
+class RawFile:
+    path: str  # relative to the source folder, e.g. "raw/top500/TOP500_201011.xls" -> mirror/<source_id>/<path>
+    sha256: str
+    bytes: int
+    url: str | None  # live download URL (HTTPS); None when the file is not a publisher download
+    parser: str | None  # name in pipelines.lib.parsers.PARSERS; None for documentation/metadata files
+    parser_options: dict = field(default_factory=dict)
+    role: str = "data"  # data | metadata | documentation
+
+
+@dataclass(frozen=True)
+class Source:
+    source_id: str
+    publisher: str
+    dataset: str
+    homepage: str
+    licence: str
+    terms: str
+    restrictions: str | None
+    vintage: str
+    update_cadence_days: int
+    pillars: tuple[str, ...]
+    caveats: tuple[str, ...]
+    files: tuple[RawFile, ...]
+    entity_overrides: dict  # source-specific entity name/code -> ISO3, or None for an aggregate
+    year_range: tuple[int, int]  # documented first and last year of data
+
+    @property
+    def data_files(self) -> tuple[RawFile, ...]:
+        return tuple(f for f in self.files if f.parser)
+
+
+def _source_from_dict(doc: dict, origin: Path) -> Source:
+    missing = {
+        "source_id", "publisher", "dataset", "licence", "vintage", "update_cadence_days", "files", "year_range"
+    } - doc.keys()
+    if missing:
+        raise ValueError(f"{origin}: registry entry lacks {sorted(missing)}")
+    if doc["source_id"] != origin.stem:
+        raise ValueError(f"{origin}: source_id {doc['source_id']!r} must equal the file name")
+    files = tuple(
+        RawFile(
+            path=f["path"],
+            sha256=f["sha256"].lower(),
+            bytes=int(f["bytes"]),
+            url=f.get("url"),
+            parser=f.get("parser"),
+            parser_options=f.get("parser_options") or {},
+            role=f.get("role", "data" if f.get("parser") else "documentation"),
+        )
+        for f in doc["files"]
+    )
+    return Source(
+        source_id=doc["source_id"],
+        publisher=doc["publisher"],
+        dataset=doc["dataset"],
+        homepage=doc.get("homepage", ""),
+        licence=doc["licence"],
+        terms=doc.get("terms", ""),
+        restrictions=doc.get("restrictions"),
+        vintage=str(doc["vintage"]),
+        update_cadence_days=int(doc["update_cadence_days"]),
+        pillars=tuple(doc.get("pillars", [])),
+        caveats=tuple(doc.get("caveats", [])),
+        files=files,
+        entity_overrides=dict(doc.get("entity_overrides") or {}),
+        year_range=(int(doc["year_range"][0]), int(doc["year_range"][1])),
+    )
+
+
+@cache
+def load_registry(sources_dir: Path = SOURCES_DIR) -> dict[str, Source]:
+    """All sources, keyed by source_id (the mirror folder name)."""
+    import yaml
+
+    registry = {}
+    for path in sorted(sources_dir.glob("*.yaml")):
+        source = _source_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+        registry[source.source_id] = source
+    return registry
