@@ -29,3 +29,38 @@ def mirror_dir() -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+def run_build(data_dir: Path, mirror: Path, *extra_args: str, env_extra: dict | None = None, timeout: int = 600):
+    """`ai-readiness build` in a fresh process (as `make run` does), writing under data_dir; ephemeral Dagster instance."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME",)}
+    env.update({"AI_READINESS_DATA_DIR": str(data_dir), "AI_READINESS_MIRROR": str(mirror),
+                "AI_READINESS_LOG_LEVEL": "WARNING"})
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "build", *extra_args],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, mirror_dir):
+    """One full build from the real mirror into a temp data dir, shared by the read-only tests."""
+    data_dir = tmp_path_factory.mktemp("built")
+    result = run_build(data_dir, mirror_dir)
+    assert result.returncode == 0, f"build failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return data_dir
+
+
+@pytest.fixture()
+def published_db(built):
+    import duckdb
+
+    connection = duckdb.connect(str(built / "marts" / "ai_readiness.duckdb"), read_only=True)
+    try:
+        yield connection
+    finally:
+        connection.close()

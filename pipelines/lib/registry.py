@@ -13,6 +13,7 @@ from pathlib import Path
 from pipelines.lib.settings import CONFIG_DIR
 
 SOURCES_DIR = CONFIG_DIR / "sources"
+SOURCES_ENV = "AI_READINESS_SOURCES"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Source:
     files: tuple[RawFile, ...]
     entity_overrides: dict  # source-specific entity name/code -> ISO3, or None for an aggregate
     year_range: tuple[int, int]  # documented first and last year of data
+    indicators: tuple[dict, ...] = ()  # per source_code: name, unit, kind, valid_min/max, higher_is_better, pillar
+    publisher_url: str | None = None
 
     @property
     def data_files(self) -> tuple[RawFile, ...]:
@@ -83,16 +86,32 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
         files=files,
         entity_overrides=dict(doc.get("entity_overrides") or {}),
         year_range=(int(doc["year_range"][0]), int(doc["year_range"][1])),
+        indicators=tuple(doc.get("indicators") or ()),
+        publisher_url=doc.get("publisher_url"),
     )
 
 
-@cache
 def load_registry(sources_dir: Path = SOURCES_DIR) -> dict[str, Source]:
-    """All sources, keyed by source_id (the mirror folder name)."""
+    """The registered sources keyed by source_id (the mirror folder name), limited to $AI_READINESS_SOURCES
+    (comma-separated ids) when that is set, e.g. to build one source."""
+    import os
+
+    only = sorted({s.strip() for s in os.environ.get(SOURCES_ENV, "").split(",") if s.strip()})
+    paths = sorted(sources_dir.glob("*.yaml"))
+    if only:
+        unknown = sorted(set(only) - {p.stem for p in paths})
+        if unknown:
+            raise ValueError(f"{SOURCES_ENV} names unknown sources {unknown}; registered: {[p.stem for p in paths]}")
+        paths = [p for p in paths if p.stem in only]
+    return _load(tuple(paths))
+
+
+@cache
+def _load(paths: tuple[Path, ...]) -> dict[str, Source]:
     import yaml
 
     registry = {}
-    for path in sorted(sources_dir.glob("*.yaml")):
+    for path in paths:
         source = _source_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")), path)
         registry[source.source_id] = source
     return registry

@@ -1,0 +1,115 @@
+"""`ai-readiness`: build the warehouse headlessly, and query it. Errors are one clear line, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit code 2."""
+
+
+def _instance():
+    """The persistent instance under $DAGSTER_HOME (run history kept), or an ephemeral one without it."""
+    import os
+
+    import dagster as dg
+
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def _failure_lines(result) -> list[str]:
+    """Which step or blocking check failed, with the error message or the check's metadata."""
+    import dagster as dg
+
+    lines = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else "unknown error"
+            while error is not None and error.cause is not None and "dagster" in error.cls_name.lower():
+                error = error.cause
+                message = error.message.strip()
+            lines.append(f"step {event.step_key} failed: {message}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            details = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+            lines.append(
+                f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed "
+                f"(severity {evaluation.severity.value}): {details}"
+            )
+    return lines
+
+
+def build(select: str | None = None) -> int:
+    import os
+
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    definitions = defs()
+    selection = dg.AssetSelection.from_string(select) if select else dg.AssetSelection.all()
+    assets = list(definitions.assets or [])
+    checks = list(definitions.asset_checks or [])
+    result = dg.materialize(
+        [*assets, *checks],
+        selection=selection,
+        instance=_instance(),
+        resources=definitions.resources,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("AI_READINESS_LOG_LEVEL", "INFO")}}}},
+    )
+    published = any(
+        e.asset_key.to_user_string() == "published_marts" for e in result.get_asset_materialization_events()
+    )
+    failures = _failure_lines(result)
+    if failures or not result.success:
+        print("ai-readiness build FAILED; the published marts were left as they were.", file=sys.stderr)
+        for line in failures or ["run failed (see the Dagster run log)"]:
+            print(f"  - {line}", file=sys.stderr)
+        return 1
+    skipped = [] if published or select else ["published_marts did not run"]
+    if skipped:
+        print(f"ai-readiness build FAILED: {skipped[0]}", file=sys.stderr)
+        return 1
+    print(f"ai-readiness build ok (run {result.run_id})")
+    return 0
+
+
+def query(sql: str) -> int:
+    from pipelines.lib.settings import current_paths
+    from pipelines.lib.warehouse import connect
+
+    path = current_paths().published_warehouse
+    if not path.exists():
+        raise CliError(f"no published warehouse at {path}: run `make run` first")
+    with connect(path, read_only=True) as connection:
+        frame = connection.execute(sql).df()
+    print(frame.to_string(index=False, max_rows=200))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ai-readiness", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_parser = commands.add_parser("build", help="materialize every asset (fetch, stage, marts, checks, publish)")
+    build_parser.add_argument("--select", help="Dagster asset selection, e.g. 'stg_worldbank_wdi+' (default: all)")
+    query_parser = commands.add_parser("query", help="run read-only SQL against data/marts/ai_readiness.duckdb")
+    query_parser.add_argument("sql")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            return build(args.select)
+        return query(args.sql)
+    except CliError as exc:
+        print(f"ai-readiness: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one clear line for the user, not a traceback
+        print(f"ai-readiness {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

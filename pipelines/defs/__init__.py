@@ -1,0 +1,1 @@
+"""Dagster objects only, one module per layer; pipelines.definitions loads this folder."""

@@ -1,0 +1,31 @@
+"""Publish: runs only when every blocking check upstream has passed (Dagster skips it otherwise)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.defs.resources import ProjectPaths
+
+MART_KEYS = ["fct_indicator_values", "fct_aggregate_values", "dim_indicators", "dim_sources", "dim_countries"]
+
+
+@dg.asset(
+    group_name="publish",
+    kinds={"duckdb", "parquet"},
+    deps=MART_KEYS,
+    description="data/marts/ai_readiness.duckdb and data/marts/parquet/<table>.parquet, swapped in atomically "
+    "after the audit: the last good outputs stay as they were when any blocking check fails.",
+)
+def published_marts(project: ProjectPaths) -> dg.MaterializeResult:
+    from pipelines.lib.publish import publish
+
+    paths = project.paths()
+    counts = publish(paths.build_warehouse, paths.marts_dir)
+    return dg.MaterializeResult(
+        metadata={
+            "tables": len(counts),
+            **{f"rows_{table}": n for table, n in counts.items()},
+            "warehouse": dg.MetadataValue.path(str(paths.published_warehouse)),
+            "parquet": dg.MetadataValue.path(str(paths.parquet_dir)),
+        }
+    )

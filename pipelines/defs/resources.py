@@ -1,0 +1,34 @@
+"""The project's one resource: where data lives, from the environment, and the build warehouse's single writer."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.lib import settings, warehouse
+
+
+class ProjectPaths(dg.ConfigurableResource):
+    """Empty strings fall back to the environment (AI_READINESS_DATA_DIR, AI_READINESS_MIRROR) via pipelines.lib.settings."""
+
+    data_dir: str = ""
+    mirror: str = ""
+
+    def paths(self) -> settings.Paths:
+        return settings.Paths(Path(self.data_dir).resolve()) if self.data_dir else settings.current_paths()
+
+    def mirror_dir(self) -> Path | None:
+        return Path(self.mirror).resolve() if self.mirror else settings.mirror_dir()
+
+    @contextmanager
+    def build_warehouse(self, read_only: bool = False):
+        """The write side of write-audit-publish: users never open this file; publish copies it when checks pass."""
+        with warehouse.connect(self.paths().build_warehouse, read_only=read_only) as connection:
+            yield connection
+
+
+# In-process: one process, steps one after another, so exactly one step writes the DuckDB file at a time
+# (and no per-step Python start-up: 3 steps measured 12.4 s multiprocess vs 4.1 s in-process).
+defs = dg.Definitions(resources={"project": ProjectPaths()}, executor=dg.in_process_executor)

@@ -1,0 +1,103 @@
+"""Publish (the last step of write-audit-publish): copy audited tables out of the build warehouse into
+data/marts/ without a reader ever seeing a half-written file.
+
+- data/marts/ai_readiness.duckdb is written under a temporary name and renamed into place (atomic on POSIX).
+- data/marts/parquet is a symlink to a complete release folder data/marts/.releases/<id>/parquet; it is swapped
+  in one rename, so the whole set of Parquet files changes at once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from pipelines.lib.warehouse import identifier
+
+PUBLISHED_PREFIXES = ("fct_", "dim_", "mart_")
+RELEASES_KEPT = 3
+
+
+def published_tables(connection) -> list[str]:
+    names = [r[0] for r in connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'build' "
+        "AND table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+    ).fetchall()]
+    return [n for n in names if n.startswith(PUBLISHED_PREFIXES)]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_release(build_warehouse: Path, release_dir: Path) -> tuple[Path, dict[str, int]]:
+    """Copy the published tables into a fresh DuckDB file and Parquet files inside release_dir."""
+    parquet_dir = release_dir / "parquet"
+    parquet_dir.mkdir(parents=True)
+    database = release_dir / "ai_readiness.duckdb"
+    counts = {}
+    import duckdb
+
+    connection = duckdb.connect()  # in memory: the build file is attached read-only, the release read-write
+    try:
+        connection.execute("ATTACH ? AS build (READ_ONLY)", [str(build_warehouse)])
+        connection.execute("ATTACH ? AS release", [str(database)])
+        for table in published_tables(connection):
+            name = identifier(table)
+            connection.execute(f"CREATE TABLE release.{name} AS SELECT * FROM build.{name}")
+            connection.execute(f"COPY build.{name} TO '{parquet_dir / (name + '.parquet')}' (FORMAT parquet)")
+            counts[table] = connection.execute(f"SELECT count(*) FROM build.{name}").fetchone()[0]
+        connection.execute("DETACH release")
+        connection.execute("DETACH build")
+    finally:
+        connection.close()
+    for path in [database, *parquet_dir.iterdir()]:
+        with path.open("rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(parquet_dir)
+    return database, counts
+
+
+def _swap_symlink(link: Path, target: Path) -> None:
+    """Point `link` at `target` in one rename. A real directory left by an older layout is moved aside first."""
+    if link.exists() and not link.is_symlink():
+        link.rename(link.with_name(f".{link.name}.legacy-{time.time_ns()}"))
+    tmp_link = link.with_name(f".{link.name}.tmp-{time.time_ns()}")
+    os.symlink(os.path.relpath(target, link.parent), tmp_link)
+    os.replace(tmp_link, link)
+
+
+def _remove_partial_releases(releases: Path) -> None:
+    """A build killed mid-publish leaves a `.partial` folder: never published, safe to delete (one build at a time)."""
+    for partial in releases.glob("*.partial"):
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _prune_releases(releases: Path, keep: Path) -> None:
+    """Old releases go, but never the one just published (readers may still hold older files open: fine on POSIX)."""
+    existing = sorted((p for p in releases.iterdir() if p.is_dir() and not p.name.endswith(".partial")),
+                      key=lambda p: p.name)
+    for old in existing[:-RELEASES_KEPT]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def publish(build_warehouse: Path, marts_dir: Path) -> dict[str, int]:
+    """Publish every fct_/dim_/mart_ table; returns row counts per table."""
+    releases = marts_dir / ".releases"
+    releases.mkdir(parents=True, exist_ok=True)
+    _remove_partial_releases(releases)
+    release_dir = releases / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
+    partial = release_dir.with_name(release_dir.name + ".partial")
+    database, counts = _write_release(build_warehouse, partial)
+    partial.rename(release_dir)  # a release folder without ".partial" is complete
+    os.replace(release_dir / database.name, marts_dir / "ai_readiness.duckdb")
+    _swap_symlink(marts_dir / "parquet", release_dir / "parquet")
+    _fsync_dir(marts_dir)
+    _prune_releases(releases, release_dir)
+    return counts

@@ -1,0 +1,93 @@
+"""Turn one source's verified raw files into canonical long rows with lineage and harmonised countries."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.lib.countries import harmonise
+from pipelines.lib.errors import ParseError, PipelineDataError
+from pipelines.lib.fetch import FetchedFile
+from pipelines.lib.parsers import get_parser
+from pipelines.lib.registry import Source
+
+STAGED_COLUMNS = [
+    "source_id", "indicator_id", "source_code", "indicator_name", "unit", "entity_name", "entity_code", "iso3",
+    "is_aggregate", "matched_by", "period", "year", "value", "note", "raw_file", "raw_sha256", "raw_row",
+]
+
+
+def indicator_id_for(source_code: str) -> str:
+    """A stable snake_case id from the publisher's code: 'IT.NET.USER.ZS' -> 'it_net_user_zs'."""
+    slug = re.sub(r"[^0-9a-z]+", "_", source_code.strip().casefold()).strip("_")
+    if not slug:
+        raise ValueError(f"cannot derive an indicator id from {source_code!r}")
+    return slug
+
+
+def publisher_aggregates(source: Source, fetched: dict[str, FetchedFile]) -> set[str]:
+    """Codes the publisher itself marks as aggregates (World Bank: a blank Region in Metadata_Country)."""
+    from pipelines.lib.parsers.worldbank import read_country_metadata
+
+    codes: set[str] = set()
+    for raw in source.files:
+        if raw.role == "country_metadata":
+            metadata = read_country_metadata(fetched[raw.path].local_path)
+            codes |= set(metadata.loc[metadata["is_aggregate"], "code"])
+    return codes
+
+
+def parse_file(source: Source, raw, local_path: Path) -> pd.DataFrame:
+    parser = get_parser(raw.parser)
+    try:
+        return parser(local_path, **raw.parser_options)
+    except PipelineDataError as exc:
+        # The parser knows the row; name the source and the registry path rather than the temp location.
+        exc_message = exc.detail
+        raise type(exc)(exc_message, source_id=source.source_id, file=raw.path, row=exc.row, rule=exc.rule) from None
+    except (ValueError, KeyError, IndexError, UnicodeError) as exc:
+        raise ParseError(f"{type(exc).__name__}: {exc}", source_id=source.source_id, file=raw.path,
+                         rule="parser_layout") from exc
+
+
+def stage_source(source: Source, fetched: list[FetchedFile]) -> pd.DataFrame:
+    """All data files of one source as STAGED_COLUMNS rows; aggregates kept and marked, never dropped silently."""
+    by_path = {f.path: f for f in fetched}
+    aggregates = publisher_aggregates(source, by_path)
+    frames = []
+    for raw in source.data_files:
+        local = by_path[raw.path]
+        frame = parse_file(source, raw, local.local_path)
+        entities = harmonise(frame, source_id=source.source_id, source_overrides=source.entity_overrides,
+                             publisher_aggregates=aggregates, file=raw.path)
+        frame = frame.merge(entities, on=["entity_name", "entity_code"], how="left", validate="many_to_one")
+        frame["source_id"] = source.source_id
+        frame["indicator_id"] = frame["source_code"].map(indicator_id_for)
+        frame["raw_file"] = f"{source.source_id}/{raw.path}"
+        frame["raw_sha256"] = local.sha256
+        frames.append(frame[STAGED_COLUMNS])
+    if not frames:
+        return pd.DataFrame(columns=STAGED_COLUMNS)
+    staged = pd.concat(frames, ignore_index=True)
+    staged["iso3"] = staged["iso3"].astype("string")
+    staged["matched_by"] = staged["matched_by"].astype("string")
+    staged["is_aggregate"] = staged["is_aggregate"].astype("bool")
+    return staged
+
+
+def verified_local_files(source: Source, raw_dir: Path) -> list[FetchedFile]:
+    """The files the raw step put in data/raw/<source_id>/, re-verified: staging never reads an unchecked file."""
+    from pipelines.lib.errors import FetchError
+    from pipelines.lib.fetch import verify
+
+    files = []
+    for raw in source.files:
+        local = raw_dir / source.source_id / raw.path
+        if not local.is_file():
+            raise FetchError("raw file missing: materialize the raw asset first", source_id=source.source_id,
+                             file=raw.path, rule="raw_file_exists")
+        files.append(FetchedFile(source.source_id, raw.path, local, verify(source.source_id, raw, local),
+                                 raw.bytes, f"local:{local}"))
+    return files

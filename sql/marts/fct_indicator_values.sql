@@ -1,0 +1,18 @@
+-- Country facts: one row per source, indicator, country (ISO3) and period, each traceable to a raw file and row.
+-- Regional and income aggregates are kept out (see fct_aggregate_values).
+SELECT
+    source_id,
+    indicator_id,
+    source_code,
+    iso3,
+    period,
+    year,
+    value,
+    unit,
+    note,
+    raw_file,
+    raw_sha256,
+    raw_row
+FROM stg__all_sources
+WHERE NOT is_aggregate
+ORDER BY source_id, indicator_id, iso3, period
