@@ -43,6 +43,11 @@ PARSER_COLUMNS = [
 PARSERS: dict[str, str] = {
     "worldbank_datahub_long": "worldbank:parse_datahub_long",
     "worldbank_api_wide": "worldbank:parse_api_wide",
+    "gari_workbook": "indices:parse_gari_workbook",
+    "gari_panel_csv": "indices:parse_gari_panel_csv",
+    "aipi_workbook": "indices:parse_aipi_workbook",
+    "tortoise_csv": "indices:parse_tortoise_csv",
+    "policy_milestones": "policy:parse_policy_milestones",
 }
 
 
