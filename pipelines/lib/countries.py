@@ -4,7 +4,7 @@ Order of precedence for one published entity (name, code):
 1. the source's own `entity_overrides` in config/sources/<source_id>.yaml (code first, then name);
 2. the reviewed global table config/country_overrides.csv (what country_converter gets wrong or cannot know);
 3. aggregates the publisher itself marks (e.g. a blank Region in the World Bank's country metadata);
-4. a published 3-letter code that is an ISO3 code;
+4. a published 3-letter code that is an ISO3 code, or a 2-letter code that is an ISO2 code (GitHub, Eurostat);
 5. country_converter's name matching.
 Anything left over fails loudly, listing every unmapped entity.
 """
@@ -43,6 +43,20 @@ def converter():
 @cache
 def iso3_codes() -> frozenset[str]:
     return frozenset(converter().data["ISO3"].dropna())
+
+
+@cache
+def iso2_to_iso3() -> dict[str, str]:
+    """country_converter stores ISO2 as a regex ("^GB$|^UK$", "^GR$|^EL$"): every alternative maps, which also
+    covers Eurostat's UK and EL."""
+    import re
+
+    data = converter().data.dropna(subset=["ISO2", "ISO3"])
+    return {
+        alternative: iso3
+        for pattern, iso3 in zip(data["ISO2"], data["ISO3"])
+        for alternative in re.findall(r"\^([A-Z]{2})\$", pattern) or [pattern]
+    }
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,8 @@ def harmonise(
             results.append((None, True, "publisher_aggregate"))
         elif code and len(code) == 3 and code.upper() in iso3_codes():
             results.append((code.upper(), False, "iso3_code"))
+        elif code and len(code) == 2 and code.upper() in iso2_to_iso3():
+            results.append((iso2_to_iso3()[code.upper()], False, "iso2_code"))
         else:
             results.append((None, False, "unmapped"))
             by_name.append(index)

@@ -48,6 +48,11 @@ PARSERS: dict[str, str] = {
     "aipi_workbook": "indices:parse_aipi_workbook",
     "tortoise_csv": "indices:parse_tortoise_csv",
     "policy_milestones": "policy:parse_policy_milestones",
+    "github_metric": "github:parse_metric",
+    "github_topics": "github:parse_topics",
+    "owid_grapher": "owid:parse_grapher",
+    "ai_index_cross_section": "ai_index:parse_cross_section",
+    "ai_index_panel": "ai_index:parse_panel",
 }
 
 
