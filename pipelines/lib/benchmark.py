@@ -1,0 +1,190 @@
+"""Focus country vs peer groups: position, gaps, trends, years behind and years to catch up.
+
+Conventions (documented in the README's method section):
+- Peer statistics (median, quartiles, leader) are over the group's members *other than* the focus country;
+  the focus country's rank and percentile are within the group including itself.
+- Gaps are focus minus target, in the item's own units (denominated value for indicators, 0-100 score for
+  pillars and the composite); `behind` is direction-aware.
+- Trends: ordinary least-squares slope per year over the last `trend_years` available years (at least
+  `min_trend_points`), for the focus country and for the peer median series (median over members with data in
+  that year); CAGR where all values are positive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class TrendConfig:
+    trend_years: int = 5
+    min_trend_points: int = 3
+
+
+def ols_slope(years: np.ndarray, values: np.ndarray) -> float:
+    if len(years) < 2 or np.ptp(years) == 0:
+        return float("nan")
+    return float(np.polyfit(years.astype(float), values.astype(float), 1)[0])
+
+
+def cagr(years: np.ndarray, values: np.ndarray) -> float:
+    if len(years) < 2 or values[0] <= 0 or values[-1] <= 0 or years[-1] == years[0]:
+        return float("nan")
+    return float((values[-1] / values[0]) ** (1 / (years[-1] - years[0])) - 1)
+
+
+def last_points(series: pd.Series, config: TrendConfig) -> pd.Series:
+    """The last `trend_years` available observations (index = year), oldest first."""
+    return series.dropna().sort_index().iloc[-config.trend_years:]
+
+
+def trend(series: pd.Series, config: TrendConfig) -> dict:
+    points = last_points(series, config)
+    if len(points) < config.min_trend_points:
+        return {"slope": np.nan, "cagr": np.nan, "first_year": None, "last_year": None, "points": len(points)}
+    years, values = points.index.to_numpy(), points.to_numpy()
+    return {"slope": ols_slope(years, values), "cagr": cagr(years, values), "first_year": int(years[0]),
+            "last_year": int(years[-1]), "points": len(points)}
+
+
+def years_behind(focus_value: float, focus_year: int, target_history: pd.Series, direction: int) -> tuple[float, str | None]:
+    """How many years ago the target stood where the focus country stands now (None + reason when not knowable)."""
+    history = target_history.dropna().sort_index()
+    history = history[history.index <= focus_year]
+    if history.empty:
+        return np.nan, "no target history up to the focus year"
+    reached = history[(history - focus_value) * direction <= 0]  # years when the target was at or below the focus level
+    if reached.empty:
+        return np.nan, f"target was ahead throughout its observed series (since {int(history.index[0])})"
+    return float(focus_year - int(reached.index[-1])), None
+
+
+def years_to_catch_up(gap: float, focus_slope: float, target_slope: float, direction: int) -> tuple[float, str | None]:
+    """Gap / closing speed at current trends; None with the reason when the gap is not closing."""
+    if np.isnan(focus_slope) or np.isnan(target_slope):
+        return np.nan, "not enough years of data for a trend"
+    closing_speed = (focus_slope - target_slope) * direction
+    if closing_speed <= 0:
+        return np.nan, "diverging: the target is improving at least as fast"
+    return float(abs(gap) / closing_speed), None
+
+
+def _gap_status(behind: bool, focus_slope: float, target_slope: float, direction: int) -> str:
+    if np.isnan(focus_slope) or np.isnan(target_slope):
+        return "no trend data"
+    relative = (focus_slope - target_slope) * direction
+    if behind:
+        return "behind, closing" if relative > 0 else "behind, widening"
+    return "ahead, lead growing" if relative > 0 else "ahead, lead shrinking"
+
+
+def benchmark_item(
+    *,
+    focus: str,
+    members: list[str],
+    current: pd.Series,
+    history: pd.DataFrame | None,
+    direction: int,
+    config: TrendConfig,
+) -> dict | None:
+    """One item (indicator, pillar or composite) for one group. `current`: iso3 -> value now; `history`: year x iso3."""
+    if focus not in current.index or pd.isna(current.get(focus)):
+        return None
+    focus_value = float(current[focus])
+    in_group = current.reindex(members).dropna()
+    peers = in_group.drop(focus, errors="ignore")
+    if peers.empty:
+        return None
+    oriented = in_group * direction
+    rank = int((oriented > focus_value * direction).sum() + 1)
+    leader = (peers * direction).idxmax()
+    median = float(peers.median())
+    row = {
+        "focus_value": focus_value,
+        "n_peers": len(peers),
+        "peer_median": median,
+        "peer_p25": float(peers.quantile(0.25)),
+        "peer_p75": float(peers.quantile(0.75)),
+        "leader_iso3": leader,
+        "leader_value": float(peers[leader]),
+        "gap_to_median": focus_value - median,
+        "gap_to_median_rel": (focus_value - median) / abs(median) if median else np.nan,
+        "gap_to_leader": focus_value - float(peers[leader]),
+        "gap_to_leader_rel": (focus_value - float(peers[leader])) / abs(float(peers[leader])) if peers[leader] else np.nan,
+        "rank_in_group": rank,
+        "n_in_group": len(in_group),
+        "percentile_in_group": float((oriented < focus_value * direction).sum() / max(len(in_group) - 1, 1) * 100),
+        "behind_median": bool((focus_value - median) * direction < 0),
+    }
+    if history is None or focus not in history.columns:
+        row.update({"trend_note": "no yearly history for this item"})
+        return row
+    focus_trend = trend(history[focus], config)
+    peer_history = history[[c for c in history.columns if c in set(peers.index)]]
+    median_series = peer_history.median(axis=1, skipna=True)[peer_history.notna().any(axis=1)]
+    median_trend = trend(median_series, config)
+    focus_year = int(history[focus].dropna().index.max())
+    behind_years_median, behind_median_note = years_behind(focus_value, focus_year, median_series, direction)
+    behind_years_leader, behind_leader_note = (
+        years_behind(focus_value, focus_year, history[leader], direction) if leader in history.columns
+        else (np.nan, "no leader history")
+    )
+    catch_up, catch_up_note = (
+        years_to_catch_up(row["gap_to_median"], focus_trend["slope"], median_trend["slope"], direction)
+        if row["behind_median"] else (np.nan, "not behind the peer median")
+    )
+    row.update({
+        "focus_trend_slope": focus_trend["slope"],
+        "focus_trend_cagr": focus_trend["cagr"],
+        "peer_median_trend_slope": median_trend["slope"],
+        "peer_median_trend_cagr": median_trend["cagr"],
+        "trend_first_year": focus_trend["first_year"],
+        "trend_last_year": focus_trend["last_year"],
+        "gap_status": _gap_status(row["behind_median"], focus_trend["slope"], median_trend["slope"], direction),
+        "gap_closing": (None if not row["behind_median"] or np.isnan(focus_trend["slope"]) or np.isnan(median_trend["slope"])
+                        else bool((focus_trend["slope"] - median_trend["slope"]) * direction > 0)),
+        "years_behind_median": behind_years_median,
+        "years_behind_median_note": behind_median_note,
+        "years_behind_leader": behind_years_leader,
+        "years_behind_leader_note": behind_leader_note,
+        "years_to_catch_up_median": catch_up,
+        "years_to_catch_up_note": catch_up_note,
+        "trend_note": None,
+    })
+    return row
+
+
+BENCHMARK_COLUMNS = [
+    "focus_iso3", "level", "item", "group_id", "focus_value", "n_peers", "peer_median", "peer_p25", "peer_p75",
+    "leader_iso3", "leader_value", "gap_to_median", "gap_to_median_rel", "gap_to_leader", "gap_to_leader_rel",
+    "rank_in_group", "n_in_group", "percentile_in_group", "behind_median", "focus_trend_slope", "focus_trend_cagr",
+    "peer_median_trend_slope", "peer_median_trend_cagr", "trend_first_year", "trend_last_year", "gap_status",
+    "gap_closing", "years_behind_median", "years_behind_median_note", "years_behind_leader",
+    "years_behind_leader_note", "years_to_catch_up_median", "years_to_catch_up_note", "trend_note",
+]
+
+
+def benchmark(
+    *,
+    focus: str,
+    memberships: pd.DataFrame,
+    items: list[dict],
+    config: TrendConfig = TrendConfig(),
+) -> pd.DataFrame:
+    """`items`: dicts with level, item, direction, current (Series iso3 -> value), history (DataFrame year x iso3 or None)."""
+    rows = []
+    for group_id, group in memberships.groupby("group_id"):
+        members = sorted(set(group["iso3"]) | {focus})
+        for item in items:
+            row = benchmark_item(focus=focus, members=members, current=item["current"], history=item["history"],
+                                 direction=item["direction"], config=config)
+            if row is not None:
+                rows.append({"focus_iso3": focus, "level": item["level"], "item": item["item"], "group_id": group_id, **row})
+    frame = pd.DataFrame(rows)
+    for column in BENCHMARK_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+    return frame[BENCHMARK_COLUMNS]

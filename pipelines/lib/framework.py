@@ -1,0 +1,71 @@
+"""The indicator framework (config/framework.yaml): pillars, indicators, directions, denominators, windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.lib.settings import CONFIG_DIR
+
+FRAMEWORK_FILE = CONFIG_DIR / "framework.yaml"
+DENOMINATORS = {"none", "per_million_people", "per_billion_gdp_usd"}
+
+
+@dataclass(frozen=True)
+class Framework:
+    reference_year: int
+    pillars: pd.DataFrame  # pillar, label, weight
+    indicators: pd.DataFrame  # key, label, pillar, source_id, source_code, indicator_id, direction, denominator, ...
+    concordance: pd.DataFrame  # key, label, source_id, source_code, indicator_id
+
+
+def load_framework(path: Path = FRAMEWORK_FILE) -> Framework:
+    import yaml
+
+    from pipelines.lib.staging import indicator_id_for
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    pillars = pd.DataFrame(
+        [{"pillar": p, "label": spec["label"], "weight": float(spec.get("weight", 1))} for p, spec in doc["pillars"].items()]
+    )
+    default_window = int(doc.get("default_window_years", 5))
+    rows = []
+    for spec in doc["indicators"]:
+        problems = []
+        if spec["pillar"] not in set(pillars["pillar"]):
+            problems.append(f"unknown pillar {spec['pillar']!r}")
+        if spec.get("denominator", "none") not in DENOMINATORS:
+            problems.append(f"denominator must be one of {sorted(DENOMINATORS)}")
+        if spec.get("direction") not in (1, -1):
+            problems.append("direction must be 1 (higher is better) or -1")
+        if problems:
+            raise ValueError(f"{path}: indicator {spec.get('key')!r}: {'; '.join(problems)}")
+        rows.append({
+            "key": spec["key"], "label": spec["label"], "pillar": spec["pillar"], "source_id": spec["source_id"],
+            "source_code": str(spec["source_code"]), "indicator_id": indicator_id_for(str(spec["source_code"])),
+            "direction": int(spec["direction"]), "denominator": spec.get("denominator", "none"),
+            "scale": float(spec.get("scale", 1.0)), "window_years": int(spec.get("window_years", default_window)),
+            "weight": float(spec.get("weight", 1.0)),
+        })
+    indicators = pd.DataFrame(rows)
+    duplicated = indicators["key"][indicators["key"].duplicated()].tolist()
+    if duplicated:
+        raise ValueError(f"{path}: indicator keys must be unique, repeated: {duplicated}")
+    concordance = pd.DataFrame([
+        {**c, "source_code": str(c["source_code"]), "indicator_id": indicator_id_for(str(c["source_code"]))}
+        for c in doc.get("concordance", [])
+    ])
+    return Framework(int(doc["reference_year"]), pillars, indicators, concordance)
+
+
+def check_against_registry(framework: Framework, registry: dict) -> list[str]:
+    """Framework rows whose (source_id, source_code) is not a registered indicator: config errors to report."""
+    registered = {(s.source_id, str(i["source_code"])) for s in registry.values() for i in s.indicators}
+    frames = [framework.indicators, framework.concordance]
+    return [
+        f"{row.key}: ({row.source_id}, {row.source_code!r}) is not an indicator in config/sources/{row.source_id}.yaml"
+        for frame in frames if not frame.empty
+        for row in frame.itertuples() if (row.source_id, row.source_code) not in registered
+    ]
