@@ -53,6 +53,13 @@ PARSERS: dict[str, str] = {
     "owid_grapher": "owid:parse_grapher",
     "ai_index_cross_section": "ai_index:parse_cross_section",
     "ai_index_panel": "ai_index:parse_panel",
+    "oecdai_chart_export": "oecd:parse_oecdai_export",
+    "oecd_patent_panel": "oecd:parse_patent_panel",
+    "uis_indicator_export": "uis:parse_uis_indicator_export",
+    "eurostat_wide_semicolon": "eurostat:parse_wide_semicolon",
+    "eurostat_sdmx_csv": "eurostat:parse_sdmx_csv",
+    "microsoft_ai_diffusion": "genai:parse_ai_diffusion",
+    "mic_white_paper": "genai:parse_mic_white_paper",
 }
 
 
