@@ -48,6 +48,8 @@ def load_framework(path: Path = FRAMEWORK_FILE) -> Framework:
             "direction": int(spec["direction"]), "denominator": spec.get("denominator", "none"),
             "scale": float(spec.get("scale", 1.0)), "window_years": int(spec.get("window_years", default_window)),
             "weight": float(spec.get("weight", 1.0)),
+            # partial or incomplete publisher years (e.g. VC 2026 to the export date) never count as latest
+            "last_year": min(int(doc["reference_year"]), int(spec.get("last_complete_year", doc["reference_year"]))),
         })
     indicators = pd.DataFrame(rows)
     duplicated = indicators["key"][indicators["key"].duplicated()].tolist()

@@ -57,6 +57,9 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
     } - doc.keys()
     if missing:
         raise ValueError(f"{origin}: registry entry lacks {sorted(missing)}")
+    bad_caveats = [c for c in doc.get("caveats", []) if not isinstance(c, str)]
+    if bad_caveats:
+        raise ValueError(f"{origin}: caveats must be strings (quote lines containing ': '): {bad_caveats}")
     if doc["source_id"] != origin.stem:
         raise ValueError(f"{origin}: source_id {doc['source_id']!r} must equal the file name")
     files = tuple(

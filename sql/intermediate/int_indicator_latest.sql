@@ -1,5 +1,6 @@
 -- The latest denominated value per framework indicator and country within the indicator's window
--- (reference_year - window_years + 1 .. reference_year); the year used is recorded per cell.
+-- (last_year - window_years + 1 .. last_year, where last_year is the reference year or the indicator's last
+-- complete year if earlier); the year used is recorded per cell.
 SELECT
     d.key,
     d.pillar,
@@ -14,5 +15,5 @@ SELECT
 FROM int_indicator_denominated AS d
 JOIN ref_framework AS f USING (key)
 WHERE d.value IS NOT NULL
-  AND d.year BETWEEN f.reference_year - f.window_years + 1 AND f.reference_year
+  AND d.year BETWEEN f.last_year - f.window_years + 1 AND f.last_year
 GROUP BY d.key, d.pillar, d.iso3

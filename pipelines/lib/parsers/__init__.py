@@ -60,6 +60,11 @@ PARSERS: dict[str, str] = {
     "eurostat_sdmx_csv": "eurostat:parse_sdmx_csv",
     "microsoft_ai_diffusion": "genai:parse_ai_diffusion",
     "mic_white_paper": "genai:parse_mic_white_paper",
+    "top500_xls": "top500:parse_top500_xls",
+    "top500_xlsx": "top500:parse_top500_xlsx",
+    "top500_csv": "top500:parse_top500_csv",
+    "epoch_supercomputers": "epoch:parse_epoch_supercomputers",
+    "epoch_notable_models": "epoch:parse_epoch_notable_models",
 }
 
 
