@@ -40,7 +40,7 @@ def test_every_asset_has_a_group_and_kinds():
     graph = _defs().resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name in {"ingest", "staging", "core", "marts", "publish"}, key
+        assert node.group_name in {"ingest", "staging", "core", "intermediate", "marts", "publish"}, key
         assert node.kinds, key
 
 

@@ -127,9 +127,14 @@ def benchmark_item(
     median_series = peer_history.median(axis=1, skipna=True)[peer_history.notna().any(axis=1)]
     median_trend = trend(median_series, config)
     focus_year = int(history[focus].dropna().index.max())
-    behind_years_median, behind_median_note = years_behind(focus_value, focus_year, median_series, direction)
+    behind_years_median, behind_median_note = (
+        years_behind(focus_value, focus_year, median_series, direction) if row["behind_median"]
+        else (0.0, "not behind the peer median")
+    )
+    behind_leader = (focus_value - float(peers[leader])) * direction < 0
     behind_years_leader, behind_leader_note = (
-        years_behind(focus_value, focus_year, history[leader], direction) if leader in history.columns
+        (0.0, "not behind the leader") if not behind_leader
+        else years_behind(focus_value, focus_year, history[leader], direction) if leader in history.columns
         else (np.nan, "no leader history")
     )
     catch_up, catch_up_note = (

@@ -155,8 +155,8 @@ def country_dimension() -> pd.DataFrame:
         "continent": data["continent"],
         "un_region": data["UNregion"],
         "is_g7": data["G7"].notna(),
-        "is_g20": data["G20"].notna(),
+        # country_converter's G20 column marks every EU member (the EU is a G20 member): G20 is listed in config.
+        "is_eu27": data["EU27"].notna(),
         "oecd_since": pd.to_numeric(data["OECD"], errors="coerce").astype("Int64"),
-        "eu_since": pd.to_numeric(data["EU"], errors="coerce").astype("Int64"),
     })
     return frame.dropna(subset=["iso3"]).drop_duplicates("iso3").sort_values("iso3").reset_index(drop=True)

@@ -71,3 +71,29 @@ def check_against_registry(framework: Framework, registry: dict) -> list[str]:
         for frame in frames if not frame.empty
         for row in frame.itertuples() if (row.source_id, row.source_code) not in registered
     ]
+
+
+METHOD_FILE = CONFIG_DIR / "method.yaml"
+
+
+def load_method_config(path: Path = METHOD_FILE):
+    """config/method.yaml -> (MethodConfig, TrendConfig)."""
+    import yaml
+
+    from pipelines.lib.benchmark import TrendConfig
+    from pipelines.lib.method import MethodConfig
+    from pipelines.lib.method.uncertainty import UncertaintyChoices
+
+    doc = dict(yaml.safe_load(path.read_text(encoding="utf-8")))
+    mc = doc.pop("monte_carlo", {})
+    trend = doc.pop("trend", {})
+    choices = UncertaintyChoices(
+        normalisations=tuple(mc.get("normalisations", UncertaintyChoices.normalisations)),
+        aggregations=tuple(mc.get("aggregations", UncertaintyChoices.aggregations)),
+        imputation=tuple(mc.get("imputation", UncertaintyChoices.imputation)),
+        weight_perturbation=mc.get("weight_perturbation", "dirichlet"),
+        dirichlet_concentration=float(mc.get("dirichlet_concentration", 50.0)),
+    )
+    config = MethodConfig(**doc, mc_draws=int(mc.get("draws", 1000)), mc_seed=int(mc.get("seed", 20261128)),
+                          mc_choices=choices)
+    return config, TrendConfig(**trend)

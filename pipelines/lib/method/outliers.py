@@ -29,9 +29,11 @@ RECORD_COLUMNS = [
 def skewness(x: np.ndarray) -> float:
     """Sample-adjusted skewness G1 (e1071 type 2, Excel SKEW); NaN below 3 points or for a constant series."""
     n = len(x)
+    if n < 3:
+        return np.nan
     d = x - x.mean()
     m2 = np.mean(d**2)
-    if n < 3 or m2 == 0:
+    if m2 == 0:
         return np.nan
     g1 = np.mean(d**3) / m2**1.5
     return g1 * np.sqrt(n * (n - 1)) / (n - 2)
@@ -40,9 +42,11 @@ def skewness(x: np.ndarray) -> float:
 def kurtosis(x: np.ndarray) -> float:
     """Bias-corrected EXCESS kurtosis G2 (e1071 type 2, Excel KURT); NaN below 4 points or if constant."""
     n = len(x)
+    if n < 4:
+        return np.nan
     d = x - x.mean()
     m2 = np.mean(d**2)
-    if n < 4 or m2 == 0:
+    if m2 == 0:
         return np.nan
     g2 = np.mean(d**4) / m2**2 - 3
     return ((n + 1) * g2 + 6) * (n - 1) / ((n - 2) * (n - 3))
