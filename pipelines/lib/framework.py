@@ -63,13 +63,16 @@ def load_framework(path: Path = FRAMEWORK_FILE) -> Framework:
 
 
 def check_against_registry(framework: Framework, registry: dict) -> list[str]:
-    """Framework rows whose (source_id, source_code) is not a registered indicator: config errors to report."""
+    """Framework rows whose (source_id, source_code) is not a registered indicator: config errors to report.
+    Sources left out of this run (AI_READINESS_SOURCES) are not errors: their indicators get no data and the
+    screening step records them as dropped."""
     registered = {(s.source_id, str(i["source_code"])) for s in registry.values() for i in s.indicators}
     frames = [framework.indicators, framework.concordance]
     return [
         f"{row.key}: ({row.source_id}, {row.source_code!r}) is not an indicator in config/sources/{row.source_id}.yaml"
         for frame in frames if not frame.empty
-        for row in frame.itertuples() if (row.source_id, row.source_code) not in registered
+        for row in frame.itertuples()
+        if row.source_id in registry and (row.source_id, row.source_code) not in registered
     ]
 
 

@@ -32,12 +32,58 @@ def wide_latest(latest: pd.DataFrame, universe: list[str], keys: list[str]) -> p
     return wide.reindex(index=universe, columns=keys).astype(float)
 
 
+# Column types of the score tables, so a run with too little data still publishes well-typed (empty) tables.
+EMPTY_SCORE_TABLES = {
+    "int_index_cells": {"iso3": "string", "key": "string", "pillar": "string", "raw": "float64", "treated": "float64",
+                        "imputed": "bool", "imputation_method": "string", "value": "float64", "normalised": "float64"},
+    "int_index_pillars": {"iso3": "string", "pillar": "string", "score": "float64", "coverage": "float64",
+                          "rank": "float64"},
+    "int_index_composite": {"iso3": "string", "score": "float64", "coverage": "float64", "rank": "float64"},
+    "int_index_outliers": {"key": "string", "n_obs": "int64", "skew_before": "float64", "kurt_before": "float64",
+                           "flagged": "bool", "treatment": "string", "n_winsorised": "int64", "win_lower": "float64",
+                           "win_upper": "float64", "skew_after": "float64", "kurt_after": "float64",
+                           "flagged_after": "bool"},
+    "int_index_weights": {"level": "string", "id": "string", "pillar": "string", "weight": "float64"},
+    "int_index_rank_bands": {"iso3": "string", "scope": "string", "nominal_rank": "float64",
+                             "median_rank": "float64", "p05_rank": "float64", "p95_rank": "float64"},
+    "int_index_mc_draws": {"draw": "int64", "normalisation": "string", "imputation": "bool",
+                           "aggregation": "string"},
+}
+
+
+def _empty(columns: dict) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+
+
+def scorable(values: pd.DataFrame, framework, config) -> tuple[bool, pd.DataFrame]:
+    """Whether screening leaves something to score (a partial build, e.g. one source, may not);
+    returns the screening record either way."""
+    from pipelines.lib.method.screening import screen_countries, screen_indicators
+
+    kept, dropped_indicators = screen_indicators(values, config.min_indicator_coverage)
+    if kept.shape[1] == 0:
+        return False, dropped_indicators
+    kept, dropped_countries = screen_countries(kept, framework.subset(kept.columns), config.min_country_coverage,
+                                               config.min_pillars)
+    dropped = pd.concat([d for d in (dropped_indicators, dropped_countries) if len(d)] or [dropped_indicators],
+                        ignore_index=True)
+    return len(kept) >= 3, dropped
+
+
 def score_index(latest, ref_framework, ref_pillars, universe, groups, config) -> dict[str, pd.DataFrame]:
     """Run the method pipeline; return the tidy tables the marts are built from."""
     from pipelines.lib.method import run_pipeline
 
     framework = method_framework(ref_framework, ref_pillars)
     values = wide_latest(latest, universe, list(ref_framework["key"]))
+    ok, dropped = scorable(values, framework, config)
+    if not ok:
+        return {
+            **{name: _empty(columns) for name, columns in EMPTY_SCORE_TABLES.items()},
+            "int_index_dropped": dropped.astype({"entity": "string"}),
+            "int_index_settings": pd.DataFrame(
+                [{"setting": k, "value": str(v)} for k, v in config.as_dict().items()]),
+        }
     result = run_pipeline(values, framework, config, groups=groups.reindex(values.index))
     bands = result.uncertainty.bands if result.uncertainty is not None else pd.DataFrame(
         columns=["iso3", "scope", "nominal_rank", "median_rank", "p05_rank", "p95_rank"])
@@ -106,8 +152,12 @@ def yearly_scores(denominated, ref_framework, ref_pillars, universe, groups, con
     frames = []
     for year in years:
         values = wide_latest(latest_as_of(denominated, ref_framework, year), universe, list(ref_framework["key"]))
+        if not scorable(values, framework, nominal)[0]:
+            continue
         result = run_pipeline(values, framework, nominal, groups=groups.reindex(values.index))
         pillars = result.pillars.rename(columns={"pillar": "scope"})[["iso3", "scope", "score"]]
         composite = result.composite.reset_index().assign(scope="composite")[["iso3", "scope", "score"]]
         frames.append(pd.concat([pillars, composite]).assign(year=year))
+    if not frames:
+        return _empty({"iso3": "string", "scope": "string", "score": "float64", "year": "int64"})
     return pd.concat(frames, ignore_index=True).dropna(subset=["score"])
