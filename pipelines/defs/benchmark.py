@@ -134,6 +134,7 @@ def int_focus_benchmark(project: ProjectPaths) -> dg.MaterializeResult:
 
 
 MART_SPECS = {
+    "dim_country_groups": (["framework_tables"], "Peer groups as data: (group_id, group_label, iso3)."),
     "mart_indicator_scores": (["int_index_scores"], "Per country and indicator: year used, raw and denominated "
                               "value, outlier treatment, imputed flag, normalised score, lineage to the raw row."),
     "mart_pillar_scores": (["int_index_scores"], "Per country and pillar: score, rank, coverage, rank band."),

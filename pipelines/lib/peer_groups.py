@@ -44,16 +44,31 @@ def _matches(countries: pd.DataFrame, rule: dict) -> pd.Series:
 def group_memberships(countries: pd.DataFrame, config: PeerConfig) -> pd.DataFrame:
     """Long table (group_id, label, iso3). Explicit members must exist in the country dimension."""
     known = set(countries["iso3"])
-    rows = []
-    for group_id, spec in config.groups.items():
+    resolved: dict[str, list[str]] = {}
+
+    def members_of(group_id: str) -> list[str]:
+        if group_id in resolved:
+            return resolved[group_id]
+        spec = config.groups[group_id]
         if "members" in spec:
             missing = sorted(set(spec["members"]) - known)
             if missing:
                 raise ValueError(f"peer group {group_id!r} lists unknown ISO3 codes {missing}")
             members = list(spec["members"])
+        elif "subset_of" in spec:
+            # e.g. smaller advanced economies: members of another group under a population ceiling (latest WDI)
+            population = countries.set_index("iso3")["population"]
+            members = [m for m in members_of(spec["subset_of"])
+                       if pd.notna(population.get(m)) and population[m] < float(spec["max_population"])]
         else:
             members = countries.loc[_matches(countries, spec["rule"]).fillna(False).astype(bool), "iso3"].tolist()
-        rows += [{"group_id": group_id, "label": spec["label"], "iso3": iso3} for iso3 in sorted(members)]
+        resolved[group_id] = sorted(members)
+        return resolved[group_id]
+
+    rows = [
+        {"group_id": group_id, "label": spec["label"], "iso3": iso3}
+        for group_id, spec in config.groups.items() for iso3 in members_of(group_id)
+    ]
     return pd.DataFrame(rows)
 
 

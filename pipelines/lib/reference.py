@@ -17,6 +17,7 @@ def ref_sources(registry: dict[str, Source]) -> pd.DataFrame:
             "source_id": s.source_id, "publisher": s.publisher, "dataset": s.dataset, "homepage": s.homepage,
             "publisher_url": s.publisher_url, "licence": s.licence, "terms": s.terms, "restrictions": s.restrictions,
             "vintage": s.vintage, "update_cadence_days": s.update_cadence_days,
+            "secondary_source": s.secondary_source,
             "first_year": s.year_range[0], "last_year": s.year_range[1],
             "pillars": ", ".join(s.pillars), "caveats": "\n".join(s.caveats), "files": len(s.files),
         }

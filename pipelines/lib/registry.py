@@ -14,6 +14,7 @@ from pipelines.lib.settings import CONFIG_DIR
 
 SOURCES_DIR = CONFIG_DIR / "sources"
 SOURCES_ENV = "AI_READINESS_SOURCES"
+REGISTRY_DIR_ENV = "AI_READINESS_REGISTRY_DIR"  # tests: a temp copy of config/sources (e.g. patched sha256)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Source:
     year_range: tuple[int, int]  # documented first and last year of data
     indicators: tuple[dict, ...] = ()  # per source_code: name, unit, kind, valid_min/max, higher_is_better, pillar
     publisher_url: str | None = None
+    secondary_source: bool = False  # a third-party extract or transcription, not the publisher's own file
 
     @property
     def data_files(self) -> tuple[RawFile, ...]:
@@ -91,14 +93,17 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
         year_range=(int(doc["year_range"][0]), int(doc["year_range"][1])),
         indicators=tuple(doc.get("indicators") or ()),
         publisher_url=doc.get("publisher_url"),
+        secondary_source=bool(doc.get("secondary_source", False)),
     )
 
 
-def load_registry(sources_dir: Path = SOURCES_DIR) -> dict[str, Source]:
+def load_registry(sources_dir: Path | None = None) -> dict[str, Source]:
     """The registered sources keyed by source_id (the mirror folder name), limited to $AI_READINESS_SOURCES
-    (comma-separated ids) when that is set, e.g. to build one source."""
+    (comma-separated ids) when that is set, e.g. to build one source. Read from config/sources/, or from
+    $AI_READINESS_REGISTRY_DIR when that is set."""
     import os
 
+    sources_dir = Path(sources_dir or os.environ.get(REGISTRY_DIR_ENV) or SOURCES_DIR)
     only = sorted({s.strip() for s in os.environ.get(SOURCES_ENV, "").split(",") if s.strip()})
     paths = sorted(sources_dir.glob("*.yaml"))
     if only:

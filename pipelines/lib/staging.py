@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from pipelines.lib.countries import harmonise
-from pipelines.lib.errors import ParseError, PipelineDataError
+from pipelines.lib.errors import ParseError, PipelineDataError, UnmappedCountries
 from pipelines.lib.fetch import FetchedFile
 from pipelines.lib.parsers import get_parser
 from pipelines.lib.registry import Source
 
 STAGED_COLUMNS = [
     "source_id", "indicator_id", "source_code", "indicator_name", "unit", "entity_name", "entity_code", "iso3",
-    "is_aggregate", "matched_by", "period", "year", "value", "note", "raw_file", "raw_sha256", "raw_row",
+    "is_aggregate", "matched_by", "period", "year", "value", "note", "is_partial_year", "is_provisional",
+    "is_secondary", "raw_file", "raw_sha256", "raw_row",
 ]
+
+# Value flags read from the parsers' notes (the parsers copy the publisher's own wording into `note`).
+PARTIAL_YEAR_NOTE = r"(?i)\b(?:partial|incomplete)\b"
+PROVISIONAL_NOTE = r"(?i)\b(?:provisional|projected|projection|preliminary)\b"
+SECONDARY_NOTE = r"(?i)\bsecondary\b"
+
+
+def value_flags(note: pd.Series, secondary_source: bool) -> pd.DataFrame:
+    """Partial year, provisional, secondary source: from the note, and the registry's `secondary_source`."""
+    text = note.fillna("")
+    return pd.DataFrame({
+        "is_partial_year": text.str.contains(PARTIAL_YEAR_NOTE, regex=True),
+        "is_provisional": text.str.contains(PROVISIONAL_NOTE, regex=True),
+        "is_secondary": text.str.contains(SECONDARY_NOTE, regex=True) | secondary_source,
+    }, index=note.index)
 
 
 def indicator_id_for(source_code: str) -> str:
@@ -40,16 +57,42 @@ def publisher_aggregates(source: Source, fetched: dict[str, FetchedFile]) -> set
 
 
 def parse_file(source: Source, raw, local_path: Path) -> pd.DataFrame:
+    from pipelines.lib.validation.config import load_config
+    from pipelines.lib.validation.raw import screen_text_file
+
     parser = get_parser(raw.parser)
+    screen_text_file(local_path, max_line_bytes=int(load_config().raw_files.get("max_line_bytes", 1 << 20)),
+                     source_id=source.source_id, file=raw.path)
     try:
         return parser(local_path, **raw.parser_options)
     except PipelineDataError as exc:
         # The parser knows the row; name the source and the registry path rather than the temp location.
         exc_message = exc.detail
         raise type(exc)(exc_message, source_id=source.source_id, file=raw.path, row=exc.row, rule=exc.rule) from None
-    except (ValueError, KeyError, IndexError, UnicodeError) as exc:
+    except (ValueError, KeyError, IndexError, UnicodeError, csv.Error) as exc:
         raise ParseError(f"{type(exc).__name__}: {exc}", source_id=source.source_id, file=raw.path,
                          rule="parser_layout") from exc
+
+
+def _harmonise(source: Source, raw, frame: pd.DataFrame, aggregates: set[str]) -> pd.DataFrame:
+    """harmonise(), and when entities are unmapped, name the raw rows they are on (harmonise sees pairs only)."""
+    kwargs = dict(source_id=source.source_id, source_overrides=source.entity_overrides,
+                  publisher_aggregates=aggregates, file=raw.path)
+    try:
+        return harmonise(frame, **kwargs)
+    except UnmappedCountries as exc:
+        unmapped = []
+        for pair in frame[["entity_name", "entity_code"]].drop_duplicates().itertuples(index=False):
+            try:
+                harmonise(pd.DataFrame([pair], columns=["entity_name", "entity_code"]), **kwargs)
+            except UnmappedCountries:
+                unmapped.append(tuple(pair))
+        hits = frame.merge(pd.DataFrame(unmapped, columns=["entity_name", "entity_code"]), how="inner",
+                           on=["entity_name", "entity_code"])
+        rows = list(dict.fromkeys(hits["raw_row"].astype(str)))
+        shown = ",".join(rows[:10]) + (f" (+{len(rows) - 10} more)" if len(rows) > 10 else "")
+        raise UnmappedCountries(exc.detail, source_id=source.source_id, file=raw.path, row=shown or None,
+                                rule=exc.rule) from None
 
 
 def stage_source(source: Source, fetched: list[FetchedFile]) -> pd.DataFrame:
@@ -60,13 +103,13 @@ def stage_source(source: Source, fetched: list[FetchedFile]) -> pd.DataFrame:
     for raw in source.data_files:
         local = by_path[raw.path]
         frame = parse_file(source, raw, local.local_path)
-        entities = harmonise(frame, source_id=source.source_id, source_overrides=source.entity_overrides,
-                             publisher_aggregates=aggregates, file=raw.path)
+        entities = _harmonise(source, raw, frame, aggregates)
         frame = frame.merge(entities, on=["entity_name", "entity_code"], how="left", validate="many_to_one")
         frame["source_id"] = source.source_id
         frame["indicator_id"] = frame["source_code"].map(indicator_id_for)
         frame["raw_file"] = f"{source.source_id}/{raw.path}"
         frame["raw_sha256"] = local.sha256
+        frame[["is_partial_year", "is_provisional", "is_secondary"]] = value_flags(frame["note"], source.secondary_source)
         frames.append(frame[STAGED_COLUMNS])
     if not frames:
         return pd.DataFrame(columns=STAGED_COLUMNS)

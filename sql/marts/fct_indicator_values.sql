@@ -1,5 +1,6 @@
 -- Country facts: one row per source, indicator, country (ISO3) and period, each traceable to a raw file and row.
--- Regional and income aggregates are kept out (see fct_aggregate_values).
+-- Regional and income aggregates are kept out (see fct_aggregate_values). Flags: partial year, provisional
+-- (projected/preliminary), secondary source (transcribed or third-party copy, or a cell marked secondary).
 SELECT
     source_id,
     indicator_id,
@@ -10,6 +11,9 @@ SELECT
     value,
     unit,
     note,
+    is_partial_year,
+    is_provisional,
+    is_secondary,
     raw_file,
     raw_sha256,
     raw_row
