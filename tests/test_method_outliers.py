@@ -49,3 +49,12 @@ def test_clean_series_untouched_and_gaps_kept():
 def test_untreated_record_reports_statistics_only():
     record = untreated_record(pd.DataFrame({"x": COINR_EXAMPLE}))
     assert record.loc[0, "treatment"] == "off" and record.loc[0, "flagged"]
+
+
+def test_binary_flags_are_never_winsorised():
+    from pipelines.lib.method.outliers import treat_series
+
+    flag = pd.Series([1.0] * 40 + [0.0] * 2, index=[f"C{i}" for i in range(42)], name="flag")
+    treated, record = treat_series(flag)
+    assert record["treatment"] == "categorical" and record["n_winsorised"] == 0
+    assert treated.equals(flag)

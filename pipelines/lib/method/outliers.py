@@ -82,6 +82,9 @@ def log_transform(x: np.ndarray) -> np.ndarray:
     return -np.log(hi - x + a)
 
 
+MAX_CATEGORICAL_LEVELS = 3
+
+
 def treat_series(
     series: pd.Series, skew_thresh: float = 2.0, kurt_thresh: float = 3.5, winmax: int = 5, fallback: str | None = "log"
 ) -> tuple[pd.Series, dict]:
@@ -94,6 +97,10 @@ def treat_series(
     flagged = has_outliers(x, skew_thresh, kurt_thresh)
     if np.isnan(sk) or np.isnan(ku):
         record["treatment"] = "insufficient_data"
+    elif len(np.unique(x)) <= MAX_CATEGORICAL_LEVELS:
+        # A 0/1 flag (or 3-level code) is skewed whenever one level is rare: winsorising would erase the rare
+        # level, so categorical indicators are never treated.
+        flagged, record["treatment"] = False, "categorical"
     treated = x
     if flagged:
         winsorised, n_win = winsorise(x, skew_thresh, kurt_thresh, winmax)
