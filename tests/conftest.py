@@ -64,3 +64,11 @@ def published_db(built):
         yield connection
     finally:
         connection.close()
+
+
+@pytest.fixture(scope="session")
+def report_file(built, tmp_path_factory) -> Path:
+    """The HTML report of the `built` warehouse (pipelines.lib.report), rendered once for the report and browser tests."""
+    from pipelines.lib.report import build_report
+
+    return build_report(built / "marts" / "ai_readiness.duckdb", tmp_path_factory.mktemp("report"))

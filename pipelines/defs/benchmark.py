@@ -143,6 +143,8 @@ MART_SPECS = {
     "mart_screening": (["int_index_scores"], "What screening dropped (indicators, countries) and why."),
     "mart_concordance": (["int_index_scores", "fct_indicator_values"], "Rank correlation of our composite with "
                          "Oxford GARI, IMF AIPI and Tortoise GAII over the countries in common."),
+    "mart_focus_trends": (["int_indicator_denominated", "framework_tables"], "The focus country vs each peer "
+                          "group's median, year by year, on every framework indicator (the report's trend charts)."),
     "mart_japan_benchmark": (["int_focus_benchmark"], "The focus country (JPN by default) vs each peer group on "
                              "every indicator, pillar and the composite."),
 }

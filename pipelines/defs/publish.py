@@ -9,7 +9,7 @@ from pipelines.defs.resources import ProjectPaths
 MART_KEYS = [
     "fct_indicator_values", "fct_aggregate_values", "dim_indicators", "dim_sources", "dim_countries",
     "mart_indicator_scores", "mart_pillar_scores", "mart_composite_index", "mart_screening", "mart_concordance",
-    "mart_japan_benchmark", "dim_country_groups",
+    "mart_japan_benchmark", "dim_country_groups", "mart_focus_trends",
 ]
 
 
