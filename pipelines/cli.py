@@ -19,27 +19,45 @@ def _instance():
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
+def _check_lines(evaluation) -> list[str]:
+    """One line per failure a check reports (its `failure_lines` metadata), else the check's metadata."""
+    name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+    metadata = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+    reported = [line for line in str(metadata.get("failure_lines") or "").splitlines() if line.strip()]
+    if reported:
+        return [f"check {name} {line}" for line in reported]
+    return [f"check {name} failed (severity {evaluation.severity.value}): {metadata}"]
+
+
 def _failure_lines(result) -> list[str]:
-    """Which step or blocking check failed, with the error message or the check's metadata."""
+    """What stopped the build: failed steps (with source, file, row and rule from the error) and failed checks
+    of severity ERROR, one line per failure (each names check, source, file, row(s) and rule)."""
     import dagster as dg
 
     lines = []
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
+            if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # "N blocking asset checks failed": the checks' own lines below say which and why
             message = error.message.strip() if error else "unknown error"
             while error is not None and error.cause is not None and "dagster" in error.cls_name.lower():
                 error = error.cause
                 message = error.message.strip()
             lines.append(f"step {event.step_key} failed: {message}")
     for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
-            details = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
-            lines.append(
-                f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed "
-                f"(severity {evaluation.severity.value}): {details}"
-            )
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            lines.extend(_check_lines(evaluation))
     return lines
+
+
+def _warning_lines(result) -> list[str]:
+    """Failed checks of severity WARN: reported, not blocking."""
+    import dagster as dg
+
+    return [line for evaluation in result.get_asset_check_evaluations()
+            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+            for line in _check_lines(evaluation)]
 
 
 def build(select: str | None = None) -> int:
@@ -64,12 +82,16 @@ def build(select: str | None = None) -> int:
     published = any(
         e.asset_key.to_user_string() == "published_marts" for e in result.get_asset_materialization_events()
     )
-    failures = _failure_lines(result)
+    failures, warnings = _failure_lines(result), _warning_lines(result)
     if failures or not result.success:
         print("ai-readiness build FAILED; the published marts were left as they were.", file=sys.stderr)
         for line in failures or ["run failed (see the Dagster run log)"]:
             print(f"  - {line}", file=sys.stderr)
+        for line in warnings:
+            print(f"  - {line}", file=sys.stderr)
         return 1
+    for line in warnings:
+        print(f"ai-readiness build warning: {line}", file=sys.stderr)
     skipped = [] if published or select else ["published_marts did not run"]
     if skipped:
         print(f"ai-readiness build FAILED: {skipped[0]}", file=sys.stderr)

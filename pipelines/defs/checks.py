@@ -1,10 +1,107 @@
-"""Asset checks. Blocking checks stop publish_marts; the rules themselves live in sql/checks/ and pipelines.lib."""
+"""Asset checks. Every check is blocking: a failure with severity ERROR stops everything downstream, including
+`published_marts`; rules config/validation.yaml marks `warn` fail with severity WARN and let the build publish.
+
+- `gx_suite` on every `stg_<source_id>` and every mart: the Great Expectations suites of pipelines.lib.validation;
+- `release_coverage`, `release_focus_country`, `release_value_moves` on fct_indicator_values: this build against
+  the last published warehouse;
+- `duplicate_keys`, `unknown_iso3` on fct_indicator_values: SQL in sql/checks/.
+
+Metadata of a failed check carries the failures (rule, source, file, rows, values) as JSON and one line each in
+`failure_lines`, which `ai-readiness build` prints.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from pipelines.defs.resources import ProjectPaths
+from pipelines.lib.registry import load_registry
+
+MARTS = ("fct_indicator_values", "fct_aggregate_values", "dim_indicators", "dim_sources", "dim_countries")
+RELEASE_CHECKS = {
+    "release_coverage": "Countries per source and per indicator, and indicators per source, do not shrink beyond "
+    "the tolerance in config/validation.yaml versus the last published warehouse.",
+    "release_focus_country": "The focus country (config/validation.yaml, Japan) loses no (source, indicator, period) "
+    "cell it had in the last published warehouse.",
+    "release_value_moves": "Cells whose value moved by more than the configured factor since the last release "
+    "(WARN, with both values).",
+}
+
+
+def _result(outcome) -> dg.AssetCheckResult:
+    """An Outcome as a check result: ERROR when a blocking rule failed, WARN when only soft rules did."""
+    from pipelines.lib.validation.outcome import ERROR
+
+    severity = dg.AssetCheckSeverity.ERROR if outcome.severity == ERROR else dg.AssetCheckSeverity.WARN
+    metadata = {
+        "rows_validated": outcome.rows,
+        "rules_checked": outcome.rules_checked,
+        "failed_rules": len(outcome.failures),
+        "summary": dg.MetadataValue.md(outcome.summary_markdown()),
+        "failures": dg.MetadataValue.json([f.as_dict() for f in outcome.failures]),
+        "failure_lines": dg.MetadataValue.text("\n".join(outcome.lines())),
+    }
+    if outcome.accepted:
+        metadata["accepted_known_exceptions"] = dg.MetadataValue.json(outcome.accepted)
+    if outcome.data_docs:
+        metadata["data_docs"] = dg.MetadataValue.path(outcome.data_docs)
+    if outcome.note:
+        metadata["note"] = outcome.note
+    return dg.AssetCheckResult(passed=not outcome.failures, severity=severity, metadata=metadata)
+
+
+def _read_table(project: ProjectPaths, table: str):
+    from pipelines.lib.warehouse import identifier
+
+    with project.build_warehouse(read_only=True) as connection:
+        return connection.execute(f"SELECT * FROM {identifier(table)}").df()
+
+
+def _docs_dir(project: ProjectPaths):
+    from pipelines.lib.validation import DATA_DOCS_DIR
+
+    return project.paths().marts_dir / DATA_DOCS_DIR
+
+
+def staged_gx_check(source_id: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=f"stg_{source_id}", name="gx_suite", blocking=True,
+        description=f"Great Expectations suite of stg_{source_id}: exact columns, unique keys, known ISO3 codes, "
+        "years within the documented range and not in the future, values present and within each indicator's "
+        "valid range, row count within bounds.",
+    )
+    def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
+        from pipelines.lib.validation import validate_staged
+
+        frame = _read_table(project, f"stg_{source_id}")
+        return _result(validate_staged(source_id, frame, docs_dir=_docs_dir(project), run_name=context.run.run_id))
+
+    return _check
+
+
+def mart_gx_check(table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=table, name="gx_suite", blocking=True,
+                    description=f"Great Expectations suite of {table} (pipelines/lib/validation/suites.py).")
+    def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
+        from pipelines.lib.validation import validate_mart
+
+        frame = _read_table(project, table)
+        return _result(validate_mart(table, frame, docs_dir=_docs_dir(project), run_name=context.run.run_id))
+
+    return _check
+
+
+def release_check(name: str, description: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset="fct_indicator_values", name=name, blocking=True, description=description)
+    def _check(project: ProjectPaths) -> dg.AssetCheckResult:
+        from pipelines.lib.validation.release import release_checks
+
+        paths = project.paths()
+        outcomes = release_checks(paths.build_warehouse, paths.published_warehouse, sorted(load_registry()),
+                                  only=name)
+        return _result(outcomes[name])
+
+    return _check
 
 
 def _violations_check(asset: str, rule: str, description: str) -> dg.AssetChecksDefinition:
@@ -35,3 +132,6 @@ fct_keys_unique = _violations_check(
 fct_iso3_known = _violations_check(
     "fct_indicator_values", "unknown_iso3", "Every iso3 is in the country dimension."
 )
+staged_gx_checks = [staged_gx_check(source_id) for source_id in load_registry()]
+mart_gx_checks = [mart_gx_check(table) for table in MARTS]
+release_checks = [release_check(name, description) for name, description in RELEASE_CHECKS.items()]

@@ -57,7 +57,12 @@ def publisher_aggregates(source: Source, fetched: dict[str, FetchedFile]) -> set
 
 
 def parse_file(source: Source, raw, local_path: Path) -> pd.DataFrame:
+    from pipelines.lib.validation.config import load_config
+    from pipelines.lib.validation.raw import screen_text_file
+
     parser = get_parser(raw.parser)
+    screen_text_file(local_path, max_line_bytes=int(load_config().raw_files.get("max_line_bytes", 1 << 20)),
+                     source_id=source.source_id, file=raw.path)
     try:
         return parser(local_path, **raw.parser_options)
     except PipelineDataError as exc:

@@ -1,0 +1,263 @@
+"""Validation suites, release checks and raw screening against small hand-made fixtures (no build)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipelines.lib.registry import load_registry
+from pipelines.lib.staging import STAGED_COLUMNS
+from pipelines.lib.validation.config import ValidationConfig, current_year, load_config
+
+WDI_FILE = "worldbank_wdi/raw/datahub_world-development-indicators/it.net.user.zs/data.csv"
+
+
+def _row(raw_row, *, indicator="it_net_user_zs", iso3="JPN", period="2020", value=80.0, aggregate=False,
+         entity_code=None, source_id="worldbank_wdi", raw_file=WDI_FILE) -> dict:
+    return {
+        "source_id": source_id, "indicator_id": indicator, "source_code": indicator.upper(), "indicator_name": "x",
+        "unit": "u", "entity_name": iso3 or "Somewhere", "entity_code": entity_code or iso3, "iso3": iso3,
+        "is_aggregate": aggregate, "matched_by": "iso3_code", "period": period,
+        "year": int(period[:4]) if period else None, "value": value, "note": None,
+        "raw_file": raw_file, "raw_sha256": "0" * 64, "raw_row": str(raw_row),
+    }
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for column in STAGED_COLUMNS:
+        if column not in frame:
+            frame[column] = False if column.startswith("is_") else None  # flags added to the contract later
+    frame = frame[STAGED_COLUMNS]
+    frame["iso3"] = frame["iso3"].astype("string")
+    return frame
+
+
+def _config(**overrides) -> ValidationConfig:
+    base = load_config()
+    return ValidationConfig(
+        focus_country_override="JPN", severity=base.severity,
+        row_counts=overrides.get("row_counts", {"default": {"min": 1, "max": 1000}}),
+        release=overrides.get("release", base.release), raw_files=base.raw_files, max_samples=10,
+        known_exceptions=base.known_exceptions,
+    )
+
+
+def _run_staged(frame: pd.DataFrame, config: ValidationConfig, tmp_path=None, run_name="t"):
+    from pipelines.lib import reference
+    from pipelines.lib.validation.runner import run_suite
+    from pipelines.lib.validation.suites import staged_suite
+
+    registry = load_registry()
+    source = registry["worldbank_wdi"]
+    spec = staged_suite(source, indicators=reference.ref_indicators({"worldbank_wdi": source}),
+                        country_codes=sorted(reference.ref_countries()["iso3"]), config=config)
+    return run_suite(spec, frame, config=config, docs_dir=tmp_path, run_name=run_name)
+
+
+@pytest.fixture(scope="module")
+def wdi_only():
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AI_READINESS_SOURCES", "worldbank_wdi")
+    mp.delenv("AI_READINESS_REGISTRY_DIR", raising=False)
+    yield
+    mp.undo()
+
+
+def test_good_staged_rows_pass(wdi_only, tmp_path):
+    frame = _frame([_row(2), _row(3, period="2021", value=82.0), _row(4, iso3=None, entity_code="WLD",
+                                                                    aggregate=True, value=60.0)])
+    outcome = _run_staged(frame, _config(), tmp_path / "docs")
+    assert outcome.passed and not outcome.failures, outcome.lines()
+    assert outcome.rules_checked >= 15
+    assert (tmp_path / "docs" / "index.html").is_file()
+
+
+def test_each_broken_rule_is_named_with_file_row_and_value(wdi_only):
+    this_year = current_year()
+    frame = _frame([
+        _row(2),
+        _row(3),  # same key as row 2
+        _row(4, iso3="XXX", period="2019"),
+        _row(5, iso3=None, entity_code="ZZZ", period="2018"),
+        _row(6, period=str(this_year + 3), value=50.0),
+        _row(7, period="1950", value=1.0),
+        _row(8, period="2017", value=None),
+        _row(9, period="2016", value=150.0),
+        _row(10, indicator="sp_pop_totl", period="2016", value=-3.0),
+        _row(11, indicator="not_in_registry", period="2016", value=1.0),
+    ])
+    outcome = _run_staged(frame, _config())
+    failed, samples = {}, {}
+    for f in outcome.failures:  # a rule may fail in several expectations (one per valid range)
+        failed[f.rule] = f
+        samples.setdefault(f.rule, []).extend(f.samples)
+    expected_rows = {
+        "unique_keys": {"2", "3"}, "iso3_known": {"4"}, "iso3_not_null": {"5"}, "year_not_in_future": {"6"},
+        "year_in_range": {"6", "7"}, "value_not_null": {"8"}, "value_in_valid_range": {"9", "10"},
+        "indicator_registered": {"11"},
+    }
+    assert set(expected_rows) <= set(failed), outcome.lines()
+    for rule, rows in expected_rows.items():
+        assert {s["raw_row"] for s in samples[rule]} == rows, rule
+        assert all(s["raw_file"] == WDI_FILE and s["row"] == f"{WDI_FILE}:{s['raw_row']}" for s in samples[rule])
+    assert not outcome.passed and outcome.severity == "ERROR"
+    assert not failed["indicator_registered"].blocking and failed["value_in_valid_range"].blocking
+    range_values = {s["values"]["value"] for s in samples["value_in_valid_range"]}
+    assert range_values == {150.0, -3.0}
+    line = next(line for line in outcome.lines() if "rule=value_in_valid_range" in line and "[0, 100]" in line)
+    assert line.startswith(f"ERROR rule=value_in_valid_range source=worldbank_wdi file={WDI_FILE} row=9 column=value")
+    assert "value=150.0 [it_net_user_zs JPN 2016]" in line
+
+
+def test_a_reviewed_exception_is_accepted_not_failed(wdi_only):
+    frame = _frame([_row(700, indicator="bx_gsr_royl_cd", iso3="BTN", period="2024", value=-8581.4),
+                    _row(701, indicator="bx_gsr_royl_cd", iso3="BTN", period="2023", value=-1.0)])
+    outcome = _run_staged(frame, _config())
+    assert [s["raw_row"] for s in outcome.accepted] == ["700"]
+    (failure,) = outcome.failures
+    assert failure.rule == "value_in_valid_range" and failure.count == 1 and failure.samples[0]["raw_row"] == "701"
+
+
+def test_missing_column_and_row_count_are_table_level_failures(wdi_only):
+    frame = _frame([_row(2)]).drop(columns=["note"])
+    outcome = _run_staged(frame, _config(row_counts={"default": {"min": 5, "max": 10}}))
+    rules = {f.rule: f for f in outcome.failures}
+    assert "missing ['note']" in rules["expected_columns"].message
+    assert "got 1" in rules["row_count"].message and rules["row_count"].blocking
+
+
+def test_only_soft_failures_pass_with_warn(wdi_only):
+    outcome = _run_staged(_frame([_row(2, indicator="unregistered_thing")]), _config())
+    assert outcome.passed and outcome.severity == "WARN"
+    assert [f.rule for f in outcome.failures] == ["indicator_registered"]
+
+
+def test_data_docs_show_the_latest_run_only(wdi_only, tmp_path):
+    docs = tmp_path / "docs"
+    _run_staged(_frame([_row(2)]), _config(), docs, run_name="first")
+    first_pages = set(docs.rglob("*.html"))
+    _run_staged(_frame([_row(2)]), _config(), docs, run_name="second")
+    assert (docs / "index.html").is_file() and not (first_pages - {docs / "index.html"}) & set(docs.rglob("*.html"))
+
+
+def test_mart_suite_flags_duplicate_facts(wdi_only):
+    from pipelines.lib.reference import ref_countries
+    from pipelines.lib.validation.runner import run_suite
+    from pipelines.lib.validation.suites import FACT_COLUMNS, mart_suite
+
+    fact = _frame([_row(2)]).iloc[0].to_dict()
+    columns = [c for c in fact if c in FACT_COLUMNS or c.startswith("is_")]
+    frame = pd.DataFrame([fact, {**fact, "raw_row": "3"}])[columns]
+    config = _config()
+    spec = mart_suite("fct_indicator_values", country_codes=sorted(ref_countries()["iso3"]),
+                      source_ids=["worldbank_wdi"], config=config)
+    outcome = run_suite(spec, frame, config=config)
+    (failure,) = outcome.failures
+    assert failure.rule == "unique_keys" and {s["raw_row"] for s in failure.samples} == {"2", "3"}
+
+
+# --- release checks ----------------------------------------------------------------------------------------------
+
+
+def _facts(rows):
+    return pd.DataFrame(rows, columns=["source_id", "indicator_id", "iso3", "period", "value", "raw_file", "raw_row"])
+
+
+def _warehouse(path, facts: pd.DataFrame):
+    import duckdb
+
+    connection = duckdb.connect(str(path))
+    try:
+        connection.register("f", facts)
+        connection.execute("CREATE TABLE fct_indicator_values AS SELECT * FROM f")
+    finally:
+        connection.close()
+    return path
+
+
+def _cells(countries, indicator="ind_a", periods=("2020", "2021"), value=10.0, file="src/raw/a.csv"):
+    return [("src", indicator, c, p, value, file, str(i + 2)) for i, (c, p) in
+            enumerate((c, p) for c in countries for p in periods)]
+
+
+def test_release_checks_coverage_focus_country_and_value_moves(tmp_path):
+    from pipelines.lib.validation.release import release_checks
+
+    countries = [f"C{i:02d}" for i in range(40)] + ["JPN"]
+    published = _warehouse(tmp_path / "published.duckdb", _facts(
+        _cells(countries) + _cells(["JPN", "USA"], indicator="ind_b", file="src/raw/b.csv")))
+    kept = [c for c in countries if c not in {"C01", "C02", "C03"}]  # 3 of 41 lost: 7% > 5%
+    build_rows = _cells(kept) + _cells(["USA"], indicator="ind_b", value=250.0, file="src/raw/b.csv")
+    build = _warehouse(tmp_path / "build.duckdb", _facts(build_rows))
+
+    outcomes = release_checks(build, published, ["src"], _config())
+    coverage = outcomes["release_coverage"]
+    rules = sorted(f.rule for f in coverage.failures)
+    assert "release_coverage_countries" in rules and not coverage.passed
+    lost = next(f for f in coverage.failures if f.rule == "release_coverage_countries" and "src/ind_a" in f.message)
+    assert "C01, C02, C03" in lost.message and lost.samples[0]["raw_file"] == "src/raw/a.csv"
+    focus = outcomes["release_focus_country"]
+    assert not focus.passed and "JPN lost 2 value(s)" in focus.failures[0].message and "ind_b 2020, 2021" in \
+        focus.failures[0].message
+    moves = outcomes["release_value_moves"]
+    assert moves.passed and moves.severity == "WARN"
+    sample = moves.failures[0].samples[0]
+    assert sample["values"]["value"] == 250.0 and sample["values"]["last_value"] == 10.0
+
+
+def test_release_checks_pass_without_a_previous_release(tmp_path):
+    from pipelines.lib.validation.release import release_checks
+
+    build = _warehouse(tmp_path / "build.duckdb", _facts(_cells(["JPN"])))
+    outcomes = release_checks(build, tmp_path / "nothing.duckdb", ["src"], _config())
+    assert all(o.passed and not o.failures and "first release" in o.note for o in outcomes.values())
+
+
+def test_sources_not_built_are_a_warning(tmp_path):
+    from pipelines.lib.validation.release import release_checks
+
+    published = _warehouse(tmp_path / "published.duckdb", _facts(
+        _cells(["JPN"]) + [("other", "x", "JPN", "2020", 1.0, "other/raw/x.csv", "2")]))
+    build = _warehouse(tmp_path / "build.duckdb", _facts(_cells(["JPN"])))
+    coverage = release_checks(build, published, ["src"], _config(), only="release_coverage")["release_coverage"]
+    (failure,) = coverage.failures
+    assert failure.rule == "release_source_not_built" and not failure.blocking and coverage.passed
+
+
+# --- raw screening, config, registry --------------------------------------------------------------------------
+
+
+def test_a_huge_line_is_refused_with_its_row(tmp_path):
+    from pipelines.lib.errors import ParseError
+    from pipelines.lib.validation.raw import screen_text_file
+
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"a,b\n1,2\n" + b"x" * 5000 + b"\n3,4\n")
+    screen_text_file(path, max_line_bytes=10_000)
+    with pytest.raises(ParseError) as refused:
+        screen_text_file(path, max_line_bytes=4096, source_id="s", file="raw/data.csv")
+    assert refused.value.row == 3 and refused.value.rule == "max_line_length"
+    assert "[source=s, file=raw/data.csv, row=3, rule=max_line_length]" in str(refused.value)
+
+
+def test_validation_config_is_consistent():
+    config = load_config()
+    assert config.is_blocking("unique_keys") and not config.is_blocking("release_value_moved")
+    assert config.focus_country == "JPN"
+    registry_ids = {p.stem for p in (load_config.__globals__["CONFIG_DIR"] / "sources").glob("*.yaml")}
+    staged = {t.removeprefix("stg_") for t in config.row_counts if t.startswith("stg_")}
+    assert staged <= registry_ids, staged - registry_ids
+    for entry in config.known_exceptions:
+        assert entry["reason"].strip()
+
+
+def test_registry_dir_env_points_the_loader_at_a_copy(tmp_path, monkeypatch):
+    import shutil
+
+    from pipelines.lib.registry import SOURCES_DIR
+
+    shutil.copy(SOURCES_DIR / "worldbank_wdi.yaml", tmp_path / "worldbank_wdi.yaml")
+    monkeypatch.setenv("AI_READINESS_REGISTRY_DIR", str(tmp_path))
+    monkeypatch.delenv("AI_READINESS_SOURCES", raising=False)
+    assert list(load_registry()) == ["worldbank_wdi"]
