@@ -60,7 +60,19 @@ def _warning_lines(result) -> list[str]:
             for line in _check_lines(evaluation)]
 
 
-def build(select: str | None = None) -> int:
+def build(select: str | None = None, wait_seconds: float = 0.0) -> int:
+    """Materialize under the build lock: a second build waits up to `wait_seconds`, then refuses (exit 2)."""
+    from pipelines.lib.lock import BuildLocked, build_lock
+    from pipelines.lib.settings import current_paths
+
+    try:
+        with build_lock(current_paths().marts_dir, wait_seconds=wait_seconds):
+            return _build_locked(select)
+    except BuildLocked as exc:
+        raise CliError(str(exc)) from None
+
+
+def _build_locked(select: str | None) -> int:
     import os
 
     import dagster as dg
@@ -117,13 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ai-readiness", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     build_parser = commands.add_parser("build", help="materialize every asset (fetch, stage, marts, checks, publish)")
-    build_parser.add_argument("--select", help="Dagster asset selection, e.g. 'stg_worldbank_wdi+' (default: all)")
+    build_parser.add_argument("--select", help="Dagster asset selection, e.g. 'key:stg_worldbank_wdi+' (default: all)")
+    build_parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                              help="if another build is running, wait this long for it (default: refuse at once)")
     query_parser = commands.add_parser("query", help="run read-only SQL against data/marts/ai_readiness.duckdb")
     query_parser.add_argument("sql")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            return build(args.select)
+            return build(args.select, args.wait)
         return query(args.sql)
     except CliError as exc:
         print(f"ai-readiness: {exc}", file=sys.stderr)

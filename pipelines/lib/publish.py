@@ -1,9 +1,10 @@
 """Publish (the last step of write-audit-publish): copy audited tables out of the build warehouse into
-data/marts/ without a reader ever seeing a half-written file.
+data/marts/ without a reader ever seeing a half-written file or a mix of two releases.
 
-- data/marts/ai_readiness.duckdb is written under a temporary name and renamed into place (atomic on POSIX).
-- data/marts/parquet is a symlink to a complete release folder data/marts/.releases/<id>/parquet; it is swapped
-  in one rename, so the whole set of Parquet files changes at once.
+Each publish writes a complete release folder data/marts/.releases/<id>/ (ai_readiness.duckdb, parquet/, ...),
+then flips ONE symlink, data/marts/current -> .releases/<id>, with an atomic rename. The paths users open are
+fixed symlinks through it: data/marts/ai_readiness.duckdb -> current/ai_readiness.duckdb and
+data/marts/parquet -> current/parquet, so the warehouse and every Parquet file change together or not at all.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
+from pipelines.lib.faults import crash_point
 from pipelines.lib.warehouse import identifier
 
 PUBLISHED_PREFIXES = ("fct_", "dim_", "mart_")
@@ -64,8 +66,9 @@ def _write_release(build_warehouse: Path, release_dir: Path) -> tuple[Path, dict
 
 
 def _swap_symlink(link: Path, target: Path) -> None:
-    """Point `link` at `target` in one rename. A real directory left by an older layout is moved aside first."""
-    if link.exists() and not link.is_symlink():
+    """Point `link` at `target` in one rename. A real directory left by an older layout is moved aside first
+    (os.replace cannot replace a non-empty directory with a symlink)."""
+    if link.is_dir() and not link.is_symlink():
         link.rename(link.with_name(f".{link.name}.legacy-{time.time_ns()}"))
     tmp_link = link.with_name(f".{link.name}.tmp-{time.time_ns()}")
     os.symlink(os.path.relpath(target, link.parent), tmp_link)
@@ -78,13 +81,35 @@ def _remove_partial_releases(releases: Path) -> None:
         shutil.rmtree(partial, ignore_errors=True)
 
 
+def _remove_stale_links(marts_dir: Path) -> None:
+    """Temporary symlinks (`.<name>.tmp-*`) of a build killed between creating and renaming them."""
+    for stale in marts_dir.glob(".*.tmp-*"):
+        if stale.is_symlink():
+            stale.unlink()
+
+
 def _prune_releases(releases: Path, keep: Path) -> None:
-    """Old releases go, but never the one just published (readers may still hold older files open: fine on POSIX)."""
+    """Keep the newest RELEASES_KEPT releases (a reader may still be reading one it resolved a moment ago), and
+    never the one `current` points to or the one just published."""
+    current = (releases.parent / "current").resolve()
     existing = sorted((p for p in releases.iterdir() if p.is_dir() and not p.name.endswith(".partial")),
                       key=lambda p: p.name)
     for old in existing[:-RELEASES_KEPT]:
-        if old != keep:
+        if old.resolve() not in (keep.resolve(), current):
             shutil.rmtree(old, ignore_errors=True)
+
+
+PUBLISHED_ENTRIES = ("ai_readiness.duckdb", "parquet")
+
+
+def _ensure_entry_links(marts_dir: Path) -> None:
+    """data/marts/<entry> -> current/<entry>, created once; a real file or folder left by an older layout is
+    moved aside (never deleted) in the same rename."""
+    for entry in PUBLISHED_ENTRIES:
+        link = marts_dir / entry
+        if link.is_symlink() and os.readlink(link) == f"current/{entry}":
+            continue
+        _swap_symlink(link, marts_dir / "current" / entry)
 
 
 def publish(build_warehouse: Path, marts_dir: Path) -> dict[str, int]:
@@ -92,12 +117,17 @@ def publish(build_warehouse: Path, marts_dir: Path) -> dict[str, int]:
     releases = marts_dir / ".releases"
     releases.mkdir(parents=True, exist_ok=True)
     _remove_partial_releases(releases)
+    _remove_stale_links(marts_dir)
     release_dir = releases / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
     partial = release_dir.with_name(release_dir.name + ".partial")
-    database, counts = _write_release(build_warehouse, partial)
+    _, counts = _write_release(build_warehouse, partial)
+    crash_point("publish:release_written")
     partial.rename(release_dir)  # a release folder without ".partial" is complete
-    os.replace(release_dir / database.name, marts_dir / "ai_readiness.duckdb")
-    _swap_symlink(marts_dir / "parquet", release_dir / "parquet")
+    _fsync_dir(releases)
+    crash_point("publish:release_renamed")
+    _swap_symlink(marts_dir / "current", release_dir)  # the one atomic step: readers see old or new, never a mix
+    crash_point("publish:current_swapped")
+    _ensure_entry_links(marts_dir)
     _fsync_dir(marts_dir)
     _prune_releases(releases, release_dir)
     return counts

@@ -1,0 +1,45 @@
+"""One build at a time: an exclusive lock on data/marts/.build.lock.
+
+fcntl locks belong to the process and vanish when it dies, so a build killed with SIGKILL never leaves a stale
+lock behind; the pid written into the file is only there to tell the user who holds it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class BuildLocked(Exception):
+    """Another build holds the lock."""
+
+
+@contextmanager
+def build_lock(marts_dir: Path, *, wait_seconds: float = 0.0, poll_seconds: float = 0.5):
+    marts_dir.mkdir(parents=True, exist_ok=True)
+    path = marts_dir / ".build.lock"
+    handle = path.open("a+")
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "unknown pid"
+                    raise BuildLocked(
+                        f"another build is running ({holder}); wait for it or pass --wait SECONDS"
+                    ) from None
+                time.sleep(poll_seconds)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock
