@@ -1,14 +1,21 @@
-"""`ai-readiness`: build the warehouse headlessly, and query it. Errors are one clear line, exit 2."""
+"""`ai-readiness`: build, fetch, query, report and explain the warehouse. Errors are one clear line, exit 2."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 
 class CliError(Exception):
     """A user-facing failure: printed as one line, exit code 2."""
 
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+# --- build ---------------------------------------------------------------------------------------------------
 
 def _instance():
     """The persistent instance under $DAGSTER_HOME (run history kept), or an ephemeral one without it."""
@@ -60,6 +67,35 @@ def _warning_lines(result) -> list[str]:
             for line in _check_lines(evaluation)]
 
 
+def _progress_logger(started: float):
+    """A Dagster logger printing one compact line per finished step (elapsed run time, step time): Dagster's
+    own console log at INFO is several lines per step; AI_READINESS_LOG_LEVEL=INFO still shows it."""
+    import logging
+
+    import dagster as dg
+
+    labels = {dg.DagsterEventType.STEP_SUCCESS: "ok", dg.DagsterEventType.STEP_FAILURE: "FAILED",
+              dg.DagsterEventType.STEP_SKIPPED: "skipped"}
+
+    class Handler(logging.Handler):
+        def emit(self, record):
+            event = getattr(record, "dagster_event", None)
+            label = labels.get(getattr(event, "event_type", None))
+            if label is None:
+                return
+            took = getattr(event.event_specific_data, "duration_ms", None)
+            took = f"{took / 1000:.1f}s" if took is not None else ""
+            print(f"[{time.monotonic() - started:6.1f}s] {label:<7} {event.step_key} {took}".rstrip(), flush=True)
+
+    @dg.logger(description="one line per finished step")
+    def progress(_init_context):
+        logger = logging.Logger("ai-readiness-progress", level=logging.DEBUG)
+        logger.addHandler(Handler())
+        return logger
+
+    return progress
+
+
 def build(select: str | None = None, wait_seconds: float = 0.0) -> int:
     """Materialize under the build lock: a second build waits up to `wait_seconds`, then refuses (exit 2)."""
     from pipelines.lib.lock import BuildLocked, build_lock
@@ -72,25 +108,34 @@ def build(select: str | None = None, wait_seconds: float = 0.0) -> int:
         raise CliError(str(exc)) from None
 
 
-def _build_locked(select: str | None) -> int:
+def _materialize(definitions, selection, started: float):
+    """dg.materialize, plus the progress logger (materialize takes no loggers; this is its body)."""
     import os
 
     import dagster as dg
 
+    job_name = "__ephemeral_asset_job__"  # what dg.materialize names it: the UI shows an ad-hoc materialization
+    run_definitions = dg.Definitions(
+        jobs=[dg.define_asset_job(job_name, selection=selection)],
+        assets=[*(definitions.assets or []), *(definitions.asset_checks or [])],
+        resources=definitions.resources,
+        loggers={"console": dg.colored_console_logger, "progress": _progress_logger(started)},
+    )
+    level = os.environ.get("AI_READINESS_LOG_LEVEL", "WARNING")
+    return run_definitions.resolve_job_def(job_name).execute_in_process(
+        instance=_instance(), raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": level}}, "progress": {}}},
+    )
+
+
+def _build_locked(select: str | None) -> int:
+    import dagster as dg
+
     from pipelines.definitions import defs
 
-    definitions = defs()
+    started = time.monotonic()
     selection = dg.AssetSelection.from_string(select) if select else dg.AssetSelection.all()
-    assets = list(definitions.assets or [])
-    checks = list(definitions.asset_checks or [])
-    result = dg.materialize(
-        [*assets, *checks],
-        selection=selection,
-        instance=_instance(),
-        resources=definitions.resources,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("AI_READINESS_LOG_LEVEL", "INFO")}}}},
-    )
+    result = _materialize(defs(), selection, started)
     published = any(
         e.asset_key.to_user_string() == "published_marts" for e in result.get_asset_materialization_events()
     )
@@ -104,46 +149,201 @@ def _build_locked(select: str | None) -> int:
         return 1
     for line in warnings:
         print(f"ai-readiness build warning: {line}", file=sys.stderr)
-    skipped = [] if published or select else ["published_marts did not run"]
-    if skipped:
-        print(f"ai-readiness build FAILED: {skipped[0]}", file=sys.stderr)
+    if not published and not select:
+        print("ai-readiness build FAILED: published_marts did not run", file=sys.stderr)
         return 1
-    print(f"ai-readiness build ok (run {result.run_id})")
+    print(f"ai-readiness build ok in {time.monotonic() - started:.1f}s (run {result.run_id})")
     return 0
 
 
-def query(sql: str) -> int:
+# --- fetch ---------------------------------------------------------------------------------------------------
+
+class _Progress:
+    """A text bar redrawn in place on a terminal; one line per file otherwise (logs, CI)."""
+
+    def __init__(self, files: int, total_bytes: int, tty: bool):
+        self.files, self.total, self.tty = files, max(total_bytes, 1), tty
+        self.done_files = self.done_bytes = 0
+
+    def advance(self, name: str, size: int, seconds: float) -> None:
+        self.done_files += 1
+        self.done_bytes += size
+        counts = f"{self.done_files}/{self.files} files, {self.done_bytes / 1e6:.1f}/{self.total / 1e6:.1f} MB"
+        if not self.tty:
+            print(f"fetched {counts}: {name} ({size / 1e3:.0f} kB, {seconds:.2f}s)", flush=True)
+            return
+        import shutil
+
+        filled = round(30 * self.done_bytes / self.total)
+        line = f"[{'#' * filled}{'-' * (30 - filled)}] {counts} {name}"
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        print(f"\r{line[:width]:<{width}}", end="" if self.done_files < self.files else "\n", flush=True)
+
+
+def fetch(source_ids: list[str], wait_seconds: float = 0.0) -> int:
+    """Copy (mirror) or download every registered raw file into data/raw/, each verified against its sha256."""
+    from pipelines.lib.fetch import HttpPolicy, fetch_from_mirror, fetch_from_url, make_client
+    from pipelines.lib.lock import BuildLocked, build_lock
+    from pipelines.lib.registry import load_registry
+    from pipelines.lib.settings import current_paths, mirror_dir
+
+    registry = load_registry()
+    for source_id in source_ids:
+        if source_id not in registry:
+            raise CliError(f"unknown source {source_id!r}{_close(source_id, registry)}")
+    sources = [registry[s] for s in source_ids] if source_ids else list(registry.values())
+    files = [(source, raw) for source in sources for raw in source.files]
+    paths, mirror = current_paths(), mirror_dir()
+    policy = HttpPolicy()
+    print(f"fetching {len(files)} files of {len(sources)} sources from "
+          f"{f'the mirror {mirror}' if mirror else 'the publishers (live)'} into {paths.raw_dir}", flush=True)
+    progress = _Progress(len(files), sum(raw.bytes for _, raw in files), sys.stdout.isatty())
+    try:
+        with build_lock(paths.marts_dir, wait_seconds=wait_seconds), make_client(policy) as client:
+            for source, raw in files:
+                begun = time.monotonic()
+                if mirror is not None:
+                    fetch_from_mirror(source, raw, mirror, paths.raw_dir)
+                else:
+                    fetch_from_url(source, raw, paths.raw_dir, client, policy)
+                progress.advance(f"{source.source_id}/{raw.path}", raw.bytes, time.monotonic() - begun)
+    except BuildLocked as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        if progress.tty and progress.done_files < len(files):
+            print(flush=True)  # end the half-drawn bar: the error gets a line of its own
+    print(f"ai-readiness fetch ok: {len(files)} files verified in {paths.raw_dir}")
+    return 0
+
+
+# --- query, report, explain ----------------------------------------------------------------------------------
+
+def _published_warehouse():
     from pipelines.lib.settings import current_paths
-    from pipelines.lib.warehouse import connect
 
     path = current_paths().published_warehouse
     if not path.exists():
-        raise CliError(f"no published warehouse at {path}: run `make run` first")
-    with connect(path, read_only=True) as connection:
+        raise CliError(f"no published warehouse at {path}: run `ai-readiness build` (or `make run`) first")
+    return path
+
+
+def query(sql: str, output_format: str = "table") -> int:
+    """Read-only: the connection cannot write the warehouse, whatever the SQL says."""
+    from pipelines.lib.safety import read_only_session, safe_csv_frame
+
+    with read_only_session(_published_warehouse()) as connection:  # nor any other file: no COPY TO, no ATTACH
         frame = connection.execute(sql).df()
-    print(frame.to_string(index=False, max_rows=200))
+    if output_format == "csv":
+        safe_csv_frame(frame).to_csv(sys.stdout, index=False)  # no cell a spreadsheet would run as a formula
+    elif output_format == "json":
+        print(frame.to_json(orient="records", indent=1, date_format="iso"))
+    else:
+        print(frame.to_string(index=False, max_rows=200, max_colwidth=60))
     return 0
 
 
+def _sql_text(args) -> str:
+    from pathlib import Path
+
+    if (args.sql is None) == (args.file is None):
+        raise CliError("query needs the SQL text or --file PATH (one of them)")
+    if args.file is None:
+        return args.sql
+    try:
+        return Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+
+
+def report(out_dir: str) -> int:
+    from pathlib import Path
+
+    from pipelines.lib.report import build_report
+
+    print(f"ai-readiness report written to {build_report(_published_warehouse(), Path(out_dir))}")
+    return 0
+
+
+def explain(iso3: str, item: str) -> int:
+    from pipelines.lib.explain import UnknownName, explain_lines
+    from pipelines.lib.warehouse import connect
+
+    with connect(_published_warehouse(), read_only=True) as connection:
+        try:
+            lines = explain_lines(connection, iso3, item)
+        except UnknownName as exc:
+            raise CliError(str(exc)) from None
+    print("\n".join(lines))
+    return 0
+
+
+def _close(name: str, choices) -> str:
+    import difflib
+
+    matches = difflib.get_close_matches(name, list(choices), n=5, cutoff=0.5)
+    return f"; did you mean {', '.join(matches)}?" if matches else ""
+
+
+# --- argument parsing ----------------------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse prints usage + message; one line is the contract
+        print(f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ai-readiness", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = commands.add_parser("build", help="fetch, stage, build the marts, check, publish (one line per step)",
+                            description="Materialize every asset under the build lock; publishes only when every "
+                            "blocking check passed. AI_READINESS_LOG_LEVEL=INFO shows Dagster's full log.")
+    p.add_argument("--select", help="Dagster asset selection, e.g. 'key:stg_worldbank_wdi+' (default: all)")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if another build is running, wait this long for it (default: refuse at once)")
+    p = commands.add_parser("fetch", help="copy (mirror) or download the raw files only, with progress",
+                            description="Get every registered raw file into data/raw/<source_id>/, verified "
+                            "against its sha256: from $AI_READINESS_MIRROR when set, else from the publishers.")
+    p.add_argument("sources", nargs="*", metavar="SOURCE_ID", help="only these sources (default: all registered)")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for a running build")
+    p = commands.add_parser("query", help="run read-only SQL against the published warehouse",
+                            description="Run SQL on data/marts/ai_readiness.duckdb opened read-only. Examples: "
+                            "sql/examples/*.sql.")
+    p.add_argument("sql", nargs="?", help="the SQL text (quote it)")
+    p.add_argument("-f", "--file", metavar="PATH", help="read the SQL from a file, e.g. sql/examples/biggest_gaps.sql")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (table)")
+    p = commands.add_parser("report", help="re-render the HTML report from the published warehouse",
+                            description="Write OUT_DIR/index.html (self-contained) from the published marts.")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder to write index.html into (created if missing)")
+    p = commands.add_parser("explain", help="lineage of one cell: raw file and row to the score",
+                            description="Explain one published cell, from the raw file, row and sha256 through "
+                            "every transformation (denominator, window year, outliers, imputation, normalisation, "
+                            "weight) to the pillar and composite score. INDICATOR_OR_PILLAR is a framework "
+                            "indicator key (dim_framework), a pillar, 'composite', or any indicator_id of "
+                            "dim_indicators (published facts only).")
+    p.add_argument("iso3", metavar="ISO3", help="country code, e.g. JPN (see dim_countries)")
+    p.add_argument("item", metavar="INDICATOR_OR_PILLAR", help="e.g. genai_user_share, investment, composite")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ai-readiness", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    build_parser = commands.add_parser("build", help="materialize every asset (fetch, stage, marts, checks, publish)")
-    build_parser.add_argument("--select", help="Dagster asset selection, e.g. 'key:stg_worldbank_wdi+' (default: all)")
-    build_parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                              help="if another build is running, wait this long for it (default: refuse at once)")
-    query_parser = commands.add_parser("query", help="run read-only SQL against data/marts/ai_readiness.duckdb")
-    query_parser.add_argument("sql")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         if args.command == "build":
             return build(args.select, args.wait)
-        return query(args.sql)
+        if args.command == "fetch":
+            return fetch(args.sources, args.wait)
+        if args.command == "query":
+            return query(_sql_text(args), args.format)
+        if args.command == "report":
+            return report(args.out_dir)
+        return explain(args.iso3, args.item)
     except CliError as exc:
-        print(f"ai-readiness: {exc}", file=sys.stderr)
+        print(f"ai-readiness: {_one_line(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - one clear line for the user, not a traceback
-        print(f"ai-readiness {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        kind = "" if type(exc).__module__.startswith("duckdb") else f"{type(exc).__name__}: "  # DuckDB says it
+        print(f"ai-readiness {args.command}: {kind}{_one_line(exc)}", file=sys.stderr)
         return 2
 
 

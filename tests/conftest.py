@@ -72,3 +72,21 @@ def report_file(built, tmp_path_factory) -> Path:
     from pipelines.lib.report import build_report
 
     return build_report(built / "marts" / "ai_readiness.duckdb", tmp_path_factory.mktemp("report"))
+
+
+@pytest.fixture(scope="session")
+def wdi_builds(tmp_path_factory, mirror_dir):
+    """WDI-only builds from the mirror in forked child processes (tests/build_server.py): imports paid once."""
+    from tests.fault_support import BuildServer, server_env
+
+    server = BuildServer(server_env(mirror_dir), tmp_path_factory.mktemp("wdi_builds"))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def wdi_baseline(wdi_builds, tmp_path_factory):
+    """Two complete WDI-only data dirs (focus KOR, then rebuilt with focus JPN) for the fault tests to copy."""
+    from tests.fault_support import make_baseline
+
+    return make_baseline(wdi_builds, tmp_path_factory.mktemp("wdi_baseline"))

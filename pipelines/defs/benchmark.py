@@ -6,6 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.resources import ProjectPaths
+from pipelines.lib.faults import crash_point
 
 
 def _read(connection, table: str):
@@ -53,6 +54,7 @@ def _sql_asset(name: str, deps: list, description: str, group: str) -> dg.Assets
         layer = "intermediate" if name.startswith("int_") else "marts"
         with project.build_warehouse() as connection:
             rows = build_table(connection, layer, name)
+            crash_point(f"marts:{name}")
             preview = connection.execute(f"SELECT * FROM {name} LIMIT 5").df()
         return dg.MaterializeResult(
             metadata={"dagster/row_count": rows, "preview": dg.MetadataValue.md(preview.to_markdown(index=False))}
@@ -135,6 +137,10 @@ def int_focus_benchmark(project: ProjectPaths) -> dg.MaterializeResult:
 
 MART_SPECS = {
     "dim_country_groups": (["framework_tables"], "Peer groups as data: (group_id, group_label, iso3)."),
+    "dim_framework": (["framework_tables", "int_index_scores"], "The framework as built: per indicator its pillar, "
+                      "source series, direction, denominator, window and the weights the composite used."),
+    "dim_method_settings": (["int_index_scores"], "The method choices (config/method.yaml) this release was "
+                            "scored with."),
     "mart_indicator_scores": (["int_index_scores"], "Per country and indicator: year used, raw and denominated "
                               "value, outlier treatment, imputed flag, normalised score, lineage to the raw row."),
     "mart_pillar_scores": (["int_index_scores"], "Per country and pillar: score, rank, coverage, rank band."),
@@ -143,6 +149,8 @@ MART_SPECS = {
     "mart_screening": (["int_index_scores"], "What screening dropped (indicators, countries) and why."),
     "mart_concordance": (["int_index_scores", "fct_indicator_values"], "Rank correlation of our composite with "
                          "Oxford GARI, IMF AIPI and Tortoise GAII over the countries in common."),
+    "mart_index_concordance": (["int_index_scores", "fct_indicator_values"], "Per published index and common "
+                               "country: our rank vs theirs, Spearman rho, and where we disagree most."),
     "mart_focus_trends": (["int_indicator_denominated", "framework_tables"], "The focus country vs each peer "
                           "group's median, year by year, on every framework indicator (the report's trend charts)."),
     "mart_japan_benchmark": (["int_focus_benchmark"], "The focus country (JPN by default) vs each peer group on "

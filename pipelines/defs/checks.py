@@ -15,6 +15,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.resources import ProjectPaths
+from pipelines.lib.faults import crash_point
 from pipelines.lib.registry import load_registry
 
 MARTS = ("fct_indicator_values", "fct_aggregate_values", "dim_indicators", "dim_sources", "dim_countries")
@@ -53,6 +54,7 @@ def _result(outcome) -> dg.AssetCheckResult:
 def _read_table(project: ProjectPaths, table: str):
     from pipelines.lib.warehouse import identifier
 
+    crash_point(f"check:{table}")
     with project.build_warehouse(read_only=True) as connection:
         return connection.execute(f"SELECT * FROM {identifier(table)}").df()
 

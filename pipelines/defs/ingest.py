@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.resources import ProjectPaths
+from pipelines.lib.faults import crash_point
 from pipelines.lib.registry import Source, load_registry
 
 
@@ -21,6 +22,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         from pipelines.lib.fetch import fetch_source
 
         fetched = fetch_source(source, project.paths().raw_dir, project.mirror_dir())
+        crash_point("ingest:raw_fetched")
         return dg.MaterializeResult(
             metadata={
                 "files": len(fetched),
@@ -44,19 +46,24 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
         metadata={"source_id": source.source_id},
     )
     def _staged(project: ProjectPaths) -> dg.MaterializeResult:
-        from pipelines.lib.staging import stage_source, verified_local_files
-        from pipelines.lib.warehouse import replace_table_from_frame
+        from pipelines.lib.staging import stage_source_into, verified_local_files
 
-        staged = stage_source(source, verified_local_files(source, project.paths().raw_dir))
-        with project.build_warehouse() as connection:
-            rows = replace_table_from_frame(connection, f"stg_{source.source_id}", staged)
+        table = f"stg_{source.source_id}"
+        fetched = verified_local_files(source, project.paths().raw_dir)
+        with project.build_warehouse() as connection:  # staged in DuckDB: no pandas frame of the whole source
+            rows = stage_source_into(connection, source, fetched, table)
+            crash_point("staging:written")  # committed, the build warehouse still open (WAL not checkpointed)
+            countries, aggregate_rows, indicators = connection.execute(
+                f"SELECT count(DISTINCT iso3) FILTER (WHERE NOT is_aggregate), count(*) FILTER (WHERE is_aggregate), "
+                f"count(DISTINCT indicator_id) FROM {table}").fetchall()[0]
+            preview = connection.execute(f"SELECT * FROM {table} LIMIT 5").df()
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,
-                "countries": int(staged.loc[~staged["is_aggregate"], "iso3"].nunique()),
-                "aggregate_rows": int(staged["is_aggregate"].sum()),
-                "indicators": int(staged["indicator_id"].nunique()),
-                "preview": dg.MetadataValue.md(staged.head(5).to_markdown(index=False)),
+                "countries": int(countries),
+                "aggregate_rows": int(aggregate_rows),
+                "indicators": int(indicators),
+                "preview": dg.MetadataValue.md(preview.to_markdown(index=False)),
             }
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.resources import ProjectPaths
+from pipelines.lib.faults import crash_point
 from pipelines.lib.registry import load_registry
 
 SOURCE_IDS = sorted(load_registry())
@@ -59,6 +60,7 @@ def _sql_asset(name: str, deps: list, description: str) -> dg.AssetsDefinition:
         with project.build_warehouse() as connection:
             _create_union_view(connection)
             build_table(connection, "marts", name)
+            crash_point(f"core:{name}")
             return dg.MaterializeResult(metadata=_table_metadata(connection, name))
 
     return _model

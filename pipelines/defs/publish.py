@@ -9,7 +9,8 @@ from pipelines.defs.resources import ProjectPaths
 MART_KEYS = [
     "fct_indicator_values", "fct_aggregate_values", "dim_indicators", "dim_sources", "dim_countries",
     "mart_indicator_scores", "mart_pillar_scores", "mart_composite_index", "mart_screening", "mart_concordance",
-    "mart_japan_benchmark", "dim_country_groups", "mart_focus_trends",
+    "mart_japan_benchmark", "dim_country_groups", "mart_focus_trends", "dim_framework", "dim_method_settings",
+    "mart_index_concordance",
 ]
 
 
@@ -17,8 +18,9 @@ MART_KEYS = [
     group_name="publish",
     kinds={"duckdb", "parquet"},
     deps=MART_KEYS,
-    description="data/marts/ai_readiness.duckdb and data/marts/parquet/<table>.parquet, swapped in atomically "
-    "after the audit: the last good outputs stay as they were when any blocking check fails.",
+    description="data/marts/ai_readiness.duckdb, parquet/ (typed, described, facts also partitioned by source), "
+    "report/index.html and docs/data_dictionary.md, swapped in atomically after the audit: the last good outputs "
+    "stay as they were when any blocking check fails.",
 )
 def published_marts(project: ProjectPaths) -> dg.MaterializeResult:
     from pipelines.lib.publish import publish
@@ -31,5 +33,7 @@ def published_marts(project: ProjectPaths) -> dg.MaterializeResult:
             **{f"rows_{table}": n for table, n in counts.items()},
             "warehouse": dg.MetadataValue.path(str(paths.published_warehouse)),
             "parquet": dg.MetadataValue.path(str(paths.parquet_dir)),
+            "report": dg.MetadataValue.path(str(paths.marts_dir / "report" / "index.html")),
+            "data_dictionary": dg.MetadataValue.path(str(paths.marts_dir / "docs" / "data_dictionary.md")),
         }
     )

@@ -23,6 +23,16 @@ class ProjectPaths(dg.ConfigurableResource):
         return Path(self.mirror).resolve() if self.mirror else settings.mirror_dir()
 
     @contextmanager
+    def yield_for_execution(self, context):
+        """Hold the build lock for the whole run, also for runs launched from the UI, a schedule or a sensor: two
+        runs never interleave their steps in one build warehouse (re-entrant under `ai-readiness build`)."""
+        from pipelines.lib.lock import build_lock
+
+        with build_lock(self.paths().marts_dir):
+            with super().yield_for_execution(context) as resource:
+                yield resource
+
+    @contextmanager
     def build_warehouse(self, read_only: bool = False):
         """The write side of write-audit-publish: users never open this file; publish copies it when checks pass."""
         with warehouse.connect(self.paths().build_warehouse, read_only=read_only) as connection:

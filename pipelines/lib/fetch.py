@@ -7,6 +7,8 @@ raw/<source_id>/.vintages/<sha256>/<path> and never mixed with the registered fi
 
 from __future__ import annotations
 
+import dataclasses
+import glob
 import hashlib
 import logging
 import os
@@ -20,12 +22,14 @@ import httpx
 from tenacity import Retrying, before_sleep_log, retry_if_exception, stop_after_attempt, wait_exponential
 
 from pipelines.lib.errors import ChecksumMismatch, FetchError
+from pipelines.lib.faults import crash_point
 from pipelines.lib.registry import RawFile, Source
 from pipelines.lib.settings import MIRROR_ENV
 
 log = logging.getLogger(__name__)
 
 ALLOW_LOCAL_HTTP_ENV = "AI_READINESS_ALLOW_LOCAL_HTTP"
+HTTP_LIMITS_ENV = "AI_READINESS_HTTP_LIMITS"
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _CHUNK = 1 << 16
 _MIB = 1 << 20
@@ -61,6 +65,24 @@ class HttpPolicy:
             return self.allow_local_http
         return os.environ.get(ALLOW_LOCAL_HTTP_ENV, "").strip() == "1"
 
+    @classmethod
+    def from_env(cls) -> HttpPolicy:
+        """The defaults, with $AI_READINESS_HTTP_LIMITS applied, e.g. "read_timeout=5,attempts=2" (a slow link,
+        or the fault tests keeping a stalled server short)."""
+        text = os.environ.get(HTTP_LIMITS_ENV, "").strip()
+        numeric = {f.name: f.type for f in dataclasses.fields(cls) if f.type in ("float", "int")}
+        values = {}
+        for item in filter(None, (i.strip() for i in text.split(","))):
+            name, _, value = item.partition("=")
+            name = name.strip()
+            try:
+                values[name] = (int if numeric[name] == "int" else float)(value)
+            except (KeyError, ValueError):
+                raise ValueError(f"{HTTP_LIMITS_ENV}: {item!r} is not one of {sorted(numeric)}=<number>") from None
+            if values[name] <= 0:
+                raise ValueError(f"{HTTP_LIMITS_ENV}: {name} must be positive")
+        return cls(**values)
+
 
 class _Transient(Exception):
     """A failure worth retrying that httpx does not raise itself: 5xx, truncated body, too slow overall."""
@@ -79,8 +101,11 @@ def sha256_of(path: Path, chunk_size: int = 1 << 20) -> str:
 
 
 def _temp_beside(dest: Path) -> Path:
-    """An empty temp file in dest's folder, so os.replace onto dest is atomic (same filesystem)."""
+    """An empty temp file in dest's folder, so os.replace onto dest is atomic (same filesystem). Temp files of
+    the same dest left by a killed run are removed first (one build at a time: the build lock)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
+    for stale in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     os.close(fd)
     return Path(tmp)
@@ -91,6 +116,7 @@ def _atomic_copy(src: Path, dest: Path) -> None:
     try:
         with tmp.open("wb") as out, src.open("rb") as inp:
             shutil.copyfileobj(inp, out, _MIB)
+        crash_point("fetch:temp_written")
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -276,6 +302,7 @@ def fetch_from_url(source: Source, raw: RawFile, raw_dir: Path, client: httpx.Cl
         tmp, sha, size = _download(client, source.source_id, raw, dest, policy)
         if sha != raw.sha256:
             _keep_new_vintage(source.source_id, raw, tmp, raw_dir, sha, size)
+        crash_point("fetch:temp_written")
         os.replace(tmp, dest)
     return FetchedFile(source.source_id, raw.path, dest, raw.sha256, raw.bytes, raw.url)
 
@@ -285,6 +312,6 @@ def fetch_source(source: Source, raw_dir: Path, mirror: Path | None = None, *,
     """Every registered file of one source, verified: from `mirror` when given, else downloaded live."""
     if mirror is not None:
         return [fetch_from_mirror(source, raw, mirror, raw_dir) for raw in source.files]
-    policy = policy or HttpPolicy()
+    policy = policy or HttpPolicy.from_env()
     with make_client(policy) as client:
         return [fetch_from_url(source, raw, raw_dir, client, policy) for raw in source.files]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,11 @@ def load_peer_config(path: Path = PEER_GROUPS_FILE) -> PeerConfig:
 
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     focus = os.environ.get("AI_READINESS_FOCUS_COUNTRY", doc["focus_country"]).strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", focus):  # checked against dim_countries in group_memberships
+        raise ValueError(f"focus country {focus!r} (AI_READINESS_FOCUS_COUNTRY or {path.name}) is not an ISO3 code")
+    bad_ids = [g for g in doc["groups"] if not re.fullmatch(r"[a-z][a-z0-9_]*", str(g))]
+    if bad_ids:
+        raise ValueError(f"{path}: peer-group ids must be lower-case identifiers: {bad_ids}")
     unknown = set(doc["universe"]) - set(doc["groups"])
     if unknown:
         raise ValueError(f"{path}: universe names unknown groups {sorted(unknown)}")
@@ -44,6 +50,8 @@ def _matches(countries: pd.DataFrame, rule: dict) -> pd.Series:
 def group_memberships(countries: pd.DataFrame, config: PeerConfig) -> pd.DataFrame:
     """Long table (group_id, label, iso3). Explicit members must exist in the country dimension."""
     known = set(countries["iso3"])
+    if config.focus_country not in known:
+        raise ValueError(f"focus country {config.focus_country!r} is not in dim_countries")
     resolved: dict[str, list[str]] = {}
 
     def members_of(group_id: str) -> list[str]:

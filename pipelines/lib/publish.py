@@ -38,7 +38,15 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _write_release(build_warehouse: Path, release_dir: Path) -> tuple[Path, dict[str, int]]:
-    """Copy the published tables into a fresh DuckDB file and Parquet files inside release_dir."""
+    """A complete release in release_dir: the published tables cast to their contract (config/data_dictionary.yaml)
+    in a fresh DuckDB file, Parquet exports, report/index.html and docs/data_dictionary.md. Any failure here (an
+    undescribed column, a report that cannot render) fails the publish before anything flips."""
+    from pipelines.lib import exports
+    from pipelines.lib.data_dictionary import write_data_dictionary
+    from pipelines.lib.report import build_report
+    from pipelines.lib.report.build import MARTS as REPORT_MARTS
+
+    release_id = release_dir.name.removesuffix(".partial")
     parquet_dir = release_dir / "parquet"
     parquet_dir.mkdir(parents=True)
     database = release_dir / "ai_readiness.duckdb"
@@ -49,19 +57,27 @@ def _write_release(build_warehouse: Path, release_dir: Path) -> tuple[Path, dict
     try:
         connection.execute("ATTACH ? AS build (READ_ONLY)", [str(build_warehouse)])
         connection.execute("ATTACH ? AS release", [str(database)])
-        for table in published_tables(connection):
-            name = identifier(table)
-            connection.execute(f"CREATE TABLE release.{name} AS SELECT * FROM build.{name}")
-            connection.execute(f"COPY build.{name} TO '{parquet_dir / (name + '.parquet')}' (FORMAT parquet)")
-            counts[table] = connection.execute(f"SELECT count(*) FROM build.{name}").fetchone()[0]
-        connection.execute("DETACH release")
+        specs = [exports.contract_for(connection, "build", table) for table in published_tables(connection)]
+        for spec in specs:
+            name = identifier(spec.name)
+            connection.execute(f"CREATE TABLE release.{name} AS {exports.typed_select('build', spec)}")
+            counts[spec.name] = connection.execute(f"SELECT count(*) FROM release.{name}").fetchone()[0]
+            crash_point(f"export:{spec.name}")  # the release DuckDB file half written
+        exports.comment_tables(connection, "release", specs)
         connection.execute("DETACH build")
+        exports.write_parquet_exports(connection, "release", parquet_dir, specs, release_id)
+        connection.execute("DETACH release")
     finally:
         connection.close()
-    for path in [database, *parquet_dir.iterdir()]:
-        with path.open("rb") as handle:
-            os.fsync(handle.fileno())
-    _fsync_dir(parquet_dir)
+    crash_point("export:parquet_written")
+    if set(REPORT_MARTS) <= set(counts):  # a build of the core layers only (--select) has no marts to report
+        build_report(database, release_dir / "report")
+    write_data_dictionary(database, release_dir / "docs", release_id)
+    for folder, _, files in os.walk(release_dir):  # durable before the rename that publishes them
+        for file in files:
+            with open(os.path.join(folder, file), "rb") as handle:
+                os.fsync(handle.fileno())
+        _fsync_dir(Path(folder))
     return database, counts
 
 
@@ -99,7 +115,7 @@ def _prune_releases(releases: Path, keep: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-PUBLISHED_ENTRIES = ("ai_readiness.duckdb", "parquet")
+PUBLISHED_ENTRIES = ("ai_readiness.duckdb", "parquet", "report", "docs")
 
 
 def _ensure_entry_links(marts_dir: Path) -> None:
@@ -130,4 +146,5 @@ def publish(build_warehouse: Path, marts_dir: Path) -> dict[str, int]:
     _ensure_entry_links(marts_dir)
     _fsync_dir(marts_dir)
     _prune_releases(releases, release_dir)
+    crash_point("publish:done")  # published, but the build is killed before it can report success
     return counts

@@ -6,6 +6,7 @@ raw file with its sha256, size, live URL and the parser that reads it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -53,6 +54,18 @@ class Source:
         return tuple(f for f in self.files if f.parser)
 
 
+_SOURCE_ID = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _check_relative_path(path, origin: Path) -> None:
+    """A file's `path` is joined to data/raw/<source_id>/ and to the mirror: it must stay inside them."""
+    parts = re.split(r"[/\\]", path) if isinstance(path, str) and path.strip() else []
+    if (not parts or path.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", path) or ".." in parts
+            or "\0" in path):
+        raise ValueError(f"{origin}: file path {path!r} must be relative, without '..' (it would leave the "
+                         "source's folder)")
+
+
 def _source_from_dict(doc: dict, origin: Path) -> Source:
     missing = {
         "source_id", "publisher", "dataset", "licence", "vintage", "update_cadence_days", "files", "year_range"
@@ -64,6 +77,10 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
         raise ValueError(f"{origin}: caveats must be strings (quote lines containing ': '): {bad_caveats}")
     if doc["source_id"] != origin.stem:
         raise ValueError(f"{origin}: source_id {doc['source_id']!r} must equal the file name")
+    if not _SOURCE_ID.fullmatch(doc["source_id"]):  # it names a folder and a table (stg_<source_id>)
+        raise ValueError(f"{origin}: source_id {doc['source_id']!r} must match {_SOURCE_ID.pattern}")
+    for f in doc["files"]:
+        _check_relative_path(f.get("path"), origin)
     files = tuple(
         RawFile(
             path=f["path"],
@@ -118,8 +135,9 @@ def load_registry(sources_dir: Path | None = None) -> dict[str, Source]:
 def _load(paths: tuple[Path, ...]) -> dict[str, Source]:
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: same documents, ~10x faster to parse
     registry = {}
     for path in paths:
-        source = _source_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+        source = _source_from_dict(yaml.load(path.read_text(encoding="utf-8"), Loader=loader), path)
         registry[source.source_id] = source
     return registry

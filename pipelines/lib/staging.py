@@ -10,8 +10,9 @@ import pandas as pd
 
 from pipelines.lib.countries import harmonise
 from pipelines.lib.errors import ParseError, PipelineDataError, UnmappedCountries
+from pipelines.lib.faults import crash_point
 from pipelines.lib.fetch import FetchedFile
-from pipelines.lib.parsers import get_parser
+from pipelines.lib.parsers import PARSER_COLUMNS, get_parser
 from pipelines.lib.registry import Source
 
 STAGED_COLUMNS = [
@@ -134,3 +135,167 @@ def verified_local_files(source: Source, raw_dir: Path) -> list[FetchedFile]:
         files.append(FetchedFile(source.source_id, raw.path, local, verify(source.source_id, raw, local),
                                  raw.bytes, f"local:{local}"))
     return files
+
+
+# --- staging straight into the warehouse ------------------------------------------------------------------------
+# stage_source()'s rows, columns and types, written by one DuckDB statement instead of a pandas frame per source:
+# files a DuckDB-native reader handles (pipelines.lib.parsers.worldbank.NATIVE_READERS) are read by DuckDB, the
+# others by their parser; only distinct entities, codes and notes pass through Python (harmonise, indicator ids,
+# value flags). Anything unusual (a file the native reader refuses or flags, an unmapped entity) goes through the
+# parser and stage_source() as before, which also raise the same precise errors.
+
+_NATIVE_STAGED = {
+    "source_id": "CAST({source_id} AS VARCHAR)", "indicator_id": "CAST(ids.indicator_id AS VARCHAR)",
+    "source_code": "CAST(p.source_code AS VARCHAR)", "indicator_name": "CAST(p.indicator_name AS VARCHAR)",
+    "unit": "CAST(p.unit AS VARCHAR)", "entity_name": "CAST(p.entity_name AS VARCHAR)",
+    "entity_code": "CAST(p.entity_code AS VARCHAR)", "iso3": "CAST(e.iso3 AS VARCHAR)",
+    "is_aggregate": "CAST(e.is_aggregate AS BOOLEAN)", "matched_by": "CAST(e.matched_by AS VARCHAR)",
+    "period": "CAST(p.period AS VARCHAR)", "year": "CAST(p.year AS BIGINT)", "value": "CAST(p.value AS DOUBLE)",
+    "note": "CAST(p.note AS VARCHAR)", "is_partial_year": "CAST(fl.is_partial_year AS BOOLEAN)",
+    "is_provisional": "CAST(fl.is_provisional AS BOOLEAN)", "is_secondary": "CAST(fl.is_secondary AS BOOLEAN)",
+    "raw_file": "CAST(f.raw_file AS VARCHAR)", "raw_sha256": "CAST(f.raw_sha256 AS VARCHAR)",
+    "raw_row": "CAST(p.raw_row AS VARCHAR)",
+}
+
+
+def _screen(source: Source, raw, local_path: Path) -> None:
+    from pipelines.lib.validation.config import load_config
+    from pipelines.lib.validation.raw import screen_text_file
+
+    screen_text_file(local_path, max_line_bytes=int(load_config().raw_files.get("max_line_bytes", 1 << 20)),
+                     source_id=source.source_id, file=raw.path)
+
+
+def _native_reads(source: Source, by_path: dict[str, FetchedFile]) -> dict:
+    from pipelines.lib.parsers.worldbank import NATIVE_READERS
+
+    reads = {}
+    for index, raw in enumerate(source.data_files):
+        if raw.parser in NATIVE_READERS:
+            _screen(source, raw, by_path[raw.path].local_path)
+            read = NATIVE_READERS[raw.parser](by_path[raw.path].local_path, **raw.parser_options)
+            if read is not None:
+                reads[index] = read
+    return reads
+
+
+def _native_summary(connection, reads: dict) -> tuple[pd.DataFrame, set[int]]:
+    """Per native file: records, refused rows, and its distinct (entity, code, note) of kept rows. Files that fail
+    to read, yield the wrong number of records or have refused rows are returned as rejected."""
+    import duckdb
+
+    def summarise(items) -> pd.DataFrame:
+        union = " UNION ALL ".join(f"SELECT {i} AS _file, * FROM ({read.sql})" for i, read in items)
+        return connection.execute(
+            "SELECT _file, entity_name, entity_code, source_code, note, max(_rn) AS records, "
+            "count(*) FILTER (WHERE _bad) AS bad, count(*) FILTER (WHERE _keep) AS kept "
+            f"FROM ({union}) GROUP BY ALL").df()
+
+    rejected: set[int] = set()
+    empty = pd.DataFrame(columns=["_file", "entity_name", "entity_code", "source_code", "note", "records", "bad",
+                                  "kept"])
+    if not reads:
+        return empty, rejected
+    frames = []
+    for batch in _batches(list(reads.items())):
+        try:
+            frames.append(summarise(batch))
+        except duckdb.Error:  # which file? read them one by one (only on this rare path)
+            for item in batch:
+                try:
+                    frames.append(summarise([item]))
+                except duckdb.Error:
+                    rejected.add(item[0])
+    summary = pd.concat(frames, ignore_index=True) if frames else empty
+    per_file = summary.groupby("_file").agg(records=("records", "max"), bad=("bad", "sum"))
+    for index, read in reads.items():
+        if index in rejected:
+            continue
+        records = int(per_file.loc[index, "records"]) if index in per_file.index and \
+            pd.notna(per_file.loc[index, "records"]) else 0
+        if records != read.records or (index in per_file.index and per_file.loc[index, "bad"] > 0):
+            rejected.add(index)
+    return summary[~summary["_file"].isin(rejected)], rejected
+
+
+def stage_source_into(connection, source: Source, fetched: list[FetchedFile], table: str) -> int:
+    """Stage one source into `table` (replaced atomically); returns its row count."""
+    from pipelines.lib.warehouse import identifier, replace_table_from_frame
+
+    identifier(table)
+    if set(STAGED_COLUMNS) - set(_NATIVE_STAGED) or not source.data_files:
+        return replace_table_from_frame(connection, table, stage_source(source, fetched))
+    by_path = {f.path: f for f in fetched}
+    reads = _native_reads(source, by_path)
+    summary, rejected = _native_summary(connection, reads)
+    parts, lookups, registered = [], [summary[summary["kept"] > 0]], []
+    try:
+        for index, raw in enumerate(source.data_files):
+            if index in reads and index not in rejected:
+                parts.append(f"SELECT {index} AS _file, {', '.join(PARSER_COLUMNS)}, _rn, _col FROM "
+                             f"({reads[index].sql}) WHERE _keep")
+                continue
+            frame = parse_file(source, raw, by_path[raw.path].local_path)
+            lookups.append(frame[["entity_name", "entity_code", "source_code", "note"]].drop_duplicates())
+            name = f"_stg_frame_{index}"
+            connection.register(name, frame.assign(_rn=range(len(frame)), _col=0))
+            registered.append(name)
+            parts.append(f"SELECT {index} AS _file, {', '.join(PARSER_COLUMNS)}, _rn, _col FROM {name}")
+        seen = pd.concat([f.astype(object) for f in lookups], ignore_index=True)
+        seen = seen.where(seen.notna(), None)  # one kind of missing (None), or None and <NA> would both survive
+        pairs = seen[["entity_name", "entity_code"]].drop_duplicates()
+        try:
+            entities = harmonise(pairs, source_id=source.source_id, source_overrides=source.entity_overrides,
+                                 publisher_aggregates=publisher_aggregates(source, by_path))
+        except UnmappedCountries:  # stage_source() names the file and rows
+            stage_source(source, fetched)
+            raise
+        codes = seen["source_code"].drop_duplicates()
+        ids = pd.DataFrame({"source_code": codes, "indicator_id": [indicator_id_for(c) for c in codes]})
+        notes = seen["note"].drop_duplicates().reset_index(drop=True)
+        flags = value_flags(notes.astype("string"), source.secondary_source).assign(note=notes)
+        files = pd.DataFrame({
+            "_file": range(len(source.data_files)),
+            "raw_file": [f"{source.source_id}/{raw.path}" for raw in source.data_files],
+            "raw_sha256": [by_path[raw.path].sha256 for raw in source.data_files],
+        })
+        for name, frame in (("_stg_entities", entities), ("_stg_ids", ids), ("_stg_flags", flags),
+                            ("_stg_files", files)):
+            connection.register(name, frame)
+            registered.append(name)
+        select = ", ".join(f"{_NATIVE_STAGED[c].format(source_id=_sql_literal(source.source_id))} AS {c}"
+                           for c in STAGED_COLUMNS)
+        connection.execute("BEGIN")
+        try:
+            for number, batch in enumerate(_batches(parts)):  # batches of files: bounded memory, file order kept
+                connection.execute(f"""
+                    {f"CREATE OR REPLACE TABLE {table} AS" if number == 0 else f"INSERT INTO {table}"}
+                    SELECT {select}
+                    FROM ({" UNION ALL ".join(batch)}) AS p
+                    JOIN _stg_files AS f USING (_file)
+                    LEFT JOIN _stg_entities AS e
+                      ON e.entity_name IS NOT DISTINCT FROM p.entity_name
+                     AND e.entity_code IS NOT DISTINCT FROM p.entity_code
+                    LEFT JOIN _stg_ids AS ids ON ids.source_code IS NOT DISTINCT FROM p.source_code
+                    LEFT JOIN _stg_flags AS fl ON fl.note IS NOT DISTINCT FROM p.note
+                    ORDER BY p._file, p._rn, p._col""")
+            crash_point("staging:uncommitted")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    finally:
+        for name in registered:
+            connection.unregister(name)
+    return connection.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+NATIVE_BATCH_FILES = 16  # files per DuckDB statement: each open CSV scan holds its own buffers
+
+
+def _batches(items: list) -> list[list]:
+    return [items[i:i + NATIVE_BATCH_FILES] for i in range(0, len(items), NATIVE_BATCH_FILES)]
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -22,9 +22,27 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator["duckdb.DuckDBPy
         path.parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect(str(path), read_only=read_only)
     try:
+        connection.execute(f"SET memory_limit = '{memory_limit()}'")
         yield connection
     finally:
         connection.close()
+
+
+MEMORY_LIMIT_ENV = "AI_READINESS_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"  # DuckDB spills sorts, joins and aggregates beyond this to <warehouse>.tmp/
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for warehouse connections: 1 GB, or $AI_READINESS_DUCKDB_MEMORY_LIMIT. A build over
+    100x the data then stays within ~2 GB of RAM; DuckDB's own default (80% of RAM) lets one sort take most of the
+    machine. (Set after connecting, not as connect config: a second connection to the same file in one process
+    with a different config would be refused.)"""
+    import os
+
+    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
+    if not re.fullmatch(r"[0-9.]+\s*[KMGT]?i?B", limit, re.IGNORECASE):
+        raise ValueError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a size such as 1GB or 512MiB")
+    return limit
 
 
 def identifier(name: str) -> str:

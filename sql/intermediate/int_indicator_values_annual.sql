@@ -1,14 +1,29 @@
 -- The annual view: one value per (source, indicator, country, year). Sub-annual series (GitHub quarters,
 -- TOP500 June/November lists, AI-diffusion half-years) keep the latest period within the year.
+-- Annual series (every period is its year) pass straight through: fct_indicator_values is unique per
+-- (source_id, indicator_id, iso3, period) (a blocking check), so they already have one row per year, and only
+-- the few sub-annual series need the GROUP BY (over 20 M facts at scale, grouping everything would spill).
+WITH series AS (
+    SELECT source_id, indicator_id, bool_or(period <> CAST(year AS VARCHAR)) AS sub_annual
+    FROM fct_indicator_values
+    GROUP BY source_id, indicator_id
+)
+SELECT f.source_id, f.indicator_id, f.source_code, f.iso3, f.year, f.period, f.value, f.raw_file, f.raw_row
+FROM fct_indicator_values AS f
+JOIN series AS s USING (source_id, indicator_id)
+WHERE NOT s.sub_annual
+UNION ALL
 SELECT
-    source_id,
-    indicator_id,
-    source_code,
-    iso3,
-    year,
-    arg_max(period, period) AS period,
-    arg_max(value, period) AS value,
-    arg_max(raw_file, period) AS raw_file,
-    arg_max(raw_row, period) AS raw_row
-FROM fct_indicator_values
-GROUP BY source_id, indicator_id, source_code, iso3, year
+    f.source_id,
+    f.indicator_id,
+    f.source_code,
+    f.iso3,
+    f.year,
+    arg_max(f.period, f.period) AS period,
+    arg_max(f.value, f.period) AS value,
+    arg_max(f.raw_file, f.period) AS raw_file,
+    arg_max(f.raw_row, f.period) AS raw_row
+FROM fct_indicator_values AS f
+JOIN series AS s USING (source_id, indicator_id)
+WHERE s.sub_annual
+GROUP BY f.source_id, f.indicator_id, f.source_code, f.iso3, f.year

@@ -1,4 +1,6 @@
 -- Aggregates the publishers report (World, regions, income groups, EU...): recorded, never mixed with countries.
+-- No ORDER BY: rows keep the staged order (source, raw file, row), already clustered by source and indicator;
+-- sorting 20 M rows would cost more than the rest of this step (and spill) for no query's benefit.
 SELECT
     source_id,
     indicator_id,
@@ -15,4 +17,3 @@ SELECT
     raw_row
 FROM stg__all_sources
 WHERE is_aggregate
-ORDER BY source_id, indicator_id, entity_code, entity_name, period

@@ -1,0 +1,190 @@
+"""Write a synthetic mirror with FACTOR times the fact rows of the real one, in the real formats, and a matching
+registry (sha256 and sizes of every file, so fetch verifies them).
+
+    OUT/mirror/<source_id>/raw/...    the real mirror's registered files, copied, plus synthetic sources
+    OUT/registry/<source_id>.yaml     config/sources/*.yaml plus one entry per synthetic source
+
+Build against it with
+    AI_READINESS_MIRROR=OUT/mirror AI_READINESS_REGISTRY_DIR=OUT/registry AI_READINESS_DATA_DIR=... ai-readiness build
+
+The extra volume is World Bank-style indicators (Datahub long CSVs and API wide CSVs, half each) for the economies
+of the real WDI files, in sources named `synthetic_wdi_NN` (publisher "SYNTHETIC"), with codes `SYN.<n>` and
+values drawn from a seeded random generator: clearly not real data, never in the framework, so the marts see
+the same indicators and only the facts, dimensions and checks grow.
+
+Run: .venv/bin/python bench/make_synthetic_mirror.py --factor 10 --out /tmp/synthetic-10
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+REAL_REGISTRY = PROJECT_ROOT / "config" / "sources"
+REAL_FACT_ROWS = 183_000  # fct_indicator_values + fct_aggregate_values of a build over the real mirror
+YEARS = list(range(1960, 2025))
+BLANK_SHARE = 0.1  # cells left empty (the API CSVs) or absent (the Datahub CSVs), as in the real files
+INDICATORS_PER_SOURCE = 150  # ~2.3 M rows per staged table: within config/validation.yaml's default bounds
+ENTITIES_FILE = "raw/worldbank_api_csv/IT.NET.USER.ZS/API_IT.NET.USER.ZS_DS2_en_csv_v2_1228.csv"
+METADATA_FILE = "raw/worldbank_api_csv/IT.NET.USER.ZS/Metadata_Country_API_IT.NET.USER.ZS_DS2_en_csv_v2_1228.csv"
+
+
+def _entities(mirror: Path) -> list[tuple[str, str]]:
+    """(name, code) of the rows of a real WDI API file that its Metadata_Country file describes: countries and
+    the World Bank's aggregates (rows it leaves undescribed, such as INX 'Not classified', hold no values)."""
+    metadata = (mirror / "worldbank_wdi" / METADATA_FILE).read_text(encoding="utf-8-sig")
+    described = {row["Country Code"] for row in csv.DictReader(io.StringIO(metadata))}
+    text = (mirror / "worldbank_wdi" / ENTITIES_FILE).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    header = next(i for i, row in enumerate(rows) if row and row[0] == "Country Name")
+    return [(row[0], row[1]) for row in rows[header + 1:] if len(row) > 2 and row[1] in described]
+
+
+def _values(seed: int, n_entities: int) -> np.ndarray:
+    """Entities x years of synthetic values (NaN = blank): a random walk per entity, 4 significant digits."""
+    rng = np.random.default_rng(seed)
+    level = rng.lognormal(mean=3.0, sigma=1.5, size=(n_entities, 1))
+    walk = np.exp(np.cumsum(rng.normal(0.02, 0.05, size=(n_entities, len(YEARS))), axis=1))
+    values = level * walk
+    values[rng.random(values.shape) < BLANK_SHARE] = np.nan
+    return values
+
+
+def _fmt(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.6g}"
+
+
+def _write(path: Path, text: str) -> tuple[str, int]:
+    data = text.encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
+def _datahub_long(entities, values, code: str) -> tuple[str, int]:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["Country Name", "Country Code", "Year", "Value"])
+    for (name, entity_code), row in zip(entities, values):
+        for year, value in zip(YEARS, row):
+            if not math.isnan(value):
+                writer.writerow([name, entity_code, year, _fmt(value)])
+    return out.getvalue(), int((~np.isnan(values)).sum())
+
+
+def _api_wide(entities, values, code: str, name: str) -> tuple[str, int]:
+    out = io.StringIO()
+    out.write('\ufeff"Data Source","SYNTHETIC benchmark data (not real)",\n\n"Last Updated Date","2026-01-01",\n\n')
+    quoted = lambda fields: ",".join(f'"{f}"' for f in fields) + ",\n"  # noqa: E731 - the API's own layout
+    out.write(quoted(["Country Name", "Country Code", "Indicator Name", "Indicator Code", *map(str, YEARS)]))
+    for (entity_name, entity_code), row in zip(entities, values):
+        out.write(quoted([entity_name, entity_code, name, code, *map(_fmt, row)]))
+    return out.getvalue(), int((~np.isnan(values)).sum())
+
+
+def _source_entry(source_id: str, files: list[dict], indicators: list[dict]) -> dict:
+    return {
+        "source_id": source_id,
+        "publisher": "SYNTHETIC (ai-readiness bench/make_synthetic_mirror.py)",
+        "dataset": "Synthetic World Bank-style indicators for scale benchmarks: not real data",
+        "homepage": "https://example.invalid/synthetic",
+        "licence": "CC0 (generated)",
+        "terms": "Generated by bench/make_synthetic_mirror.py; values are random.",
+        "restrictions": None,
+        "vintage": "synthetic",
+        "update_cadence_days": 36500,
+        "year_range": [YEARS[0], YEARS[-1]],
+        "pillars": ["context"],
+        "caveats": ["Synthetic values from a seeded random generator: never use them for analysis."],
+        "files": files,
+        "indicators": indicators,
+    }
+
+
+def _indicator(code: str, name: str) -> dict:
+    return {"source_code": code, "name": name, "unit": "synthetic units", "kind": "index", "valid_min": 0,
+            "valid_max": None, "higher_is_better": True, "pillar": "context"}
+
+
+def make_mirror(factor: int, out: Path, mirror: Path, registry_dir: Path = REAL_REGISTRY) -> dict:
+    out = out.resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "registry").mkdir(parents=True)
+    # the real sources, as registered
+    for entry in sorted(registry_dir.glob("*.yaml")):
+        shutil.copy2(entry, out / "registry" / entry.name)
+        doc = yaml.safe_load(entry.read_text(encoding="utf-8"))
+        for raw in doc["files"]:
+            dest = out / "mirror" / doc["source_id"] / raw["path"]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(mirror / doc["source_id"] / raw["path"], dest)
+    if factor <= 1:
+        return {"factor": factor, "synthetic_sources": 0, "synthetic_indicators": 0, "synthetic_rows": 0}
+
+    entities = _entities(mirror)
+    rows_per_indicator = len(entities) * len(YEARS) * (1 - BLANK_SHARE)
+    n_indicators = math.ceil((factor - 1) * REAL_FACT_ROWS / rows_per_indicator)
+    metadata_bytes = (mirror / "worldbank_wdi" / METADATA_FILE).read_bytes()
+    total_rows, n_sources = 0, math.ceil(n_indicators / INDICATORS_PER_SOURCE)
+    for s in range(n_sources):
+        source_id = f"synthetic_wdi_{s + 1:02d}"
+        root = out / "mirror" / source_id
+        meta_path = "raw/Metadata_Country_synthetic.csv"
+        files = [{"path": meta_path, "sha256": hashlib.sha256(metadata_bytes).hexdigest(),
+                  "bytes": len(metadata_bytes), "url": None, "role": "country_metadata"}]
+        (root / meta_path).parent.mkdir(parents=True, exist_ok=True)
+        (root / meta_path).write_bytes(metadata_bytes)
+        indicators = []
+        for i in range(s * INDICATORS_PER_SOURCE, min(n_indicators, (s + 1) * INDICATORS_PER_SOURCE)):
+            code = f"SYN.{i + 1:05d}"
+            name = f"Synthetic indicator {i + 1} (benchmark data, not real)"
+            values = _values(seed=i + 1, n_entities=len(entities))
+            if i % 2 == 0:
+                path = f"raw/datahub/{code.lower()}/data.csv"
+                text, rows = _datahub_long(entities, values, code)
+                parser = {"parser": "worldbank_datahub_long",
+                          "parser_options": {"source_code": code, "indicator_name": name, "unit": "synthetic units"}}
+            else:
+                path = f"raw/api/{code}/API_{code}_DS2_en_csv_v2_synthetic.csv"
+                text, rows = _api_wide(entities, values, code, name)
+                parser = {"parser": "worldbank_api_wide", "parser_options": {"unit": "synthetic units"}}
+            sha, size = _write(root / path, text)
+            files.append({"path": path, "sha256": sha, "bytes": size, "url": None, **parser, "role": "data"})
+            indicators.append(_indicator(code, name))
+            total_rows += rows
+        entry = _source_entry(source_id, files, indicators)
+        (out / "registry" / f"{source_id}.yaml").write_text(
+            "# Generated by bench/make_synthetic_mirror.py: SYNTHETIC data for benchmarks, not real.\n"
+            + yaml.safe_dump(entry, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return {"factor": factor, "synthetic_sources": n_sources, "synthetic_indicators": n_indicators,
+            "synthetic_rows": total_rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--factor", type=int, required=True, help="1, 10 or 100: times the real fact rows")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--mirror", type=Path, default=PROJECT_ROOT.parent / "shared" / "data",
+                        help="the real mirror to copy and take economies from (default ../shared/data)")
+    args = parser.parse_args(argv)
+    result = make_mirror(args.factor, args.out, args.mirror.resolve())
+    print(f"synthetic mirror x{result['factor']} at {args.out}: {result['synthetic_sources']} synthetic sources, "
+          f"{result['synthetic_indicators']} indicators, {result['synthetic_rows']:,} synthetic rows "
+          f"(+ ~{REAL_FACT_ROWS:,} real)")
+    print(f"  AI_READINESS_MIRROR={args.out / 'mirror'} AI_READINESS_REGISTRY_DIR={args.out / 'registry'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+-- The scoring framework as built (config/framework.yaml): one row per framework indicator with its pillar, the
+-- publisher series it reads, direction, denominator, window, and the weights the composite actually used
+-- (int_index_weights: null when screening dropped the indicator; see mart_screening).
+SELECT
+    f.key AS indicator_key,
+    f.label AS indicator_label,
+    f.pillar,
+    p.label AS pillar_label,
+    f.source_id,
+    f.source_code,
+    f.indicator_id,
+    f.direction,
+    f.denominator,
+    f.scale,
+    f.window_years,
+    f.last_year,
+    f.reference_year,
+    f.weight AS expert_weight,
+    wi.weight AS weight_in_pillar,
+    wp.weight AS pillar_weight,
+    wi.weight IS NOT NULL AS is_scored
+FROM ref_framework AS f
+JOIN ref_pillars AS p USING (pillar)
+LEFT JOIN int_index_weights AS wi ON wi.level = 'indicator' AND wi.id = f.key
+LEFT JOIN int_index_weights AS wp ON wp.level = 'pillar' AND wp.id = f.pillar
+ORDER BY f.pillar, f.key
