@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Run history persists here between runs (telemetry off in .dagster_home/dagster.yaml).
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev clean-outputs
+.PHONY: install run test dev bench clean-outputs
 
 install: $(VENV)/.installed
 
@@ -25,5 +25,9 @@ test: install
 dev: install
 	$(BIN)/dagster dev -h 127.0.0.1
 
+bench: install
+	$(BIN)/python bench/run_all.py
+
 clean-outputs:
-	rm -rf data/marts/.build data/marts/.releases data/marts/ai_readiness.duckdb data/marts/parquet
+	rm -rf data/marts/.build data/marts/.releases data/marts/current data/marts/ai_readiness.duckdb \
+		data/marts/parquet data/marts/report data/marts/docs data/marts/data_docs
