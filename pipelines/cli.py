@@ -341,6 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"ai-readiness: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `| head` stopped reading: not an error; keep Python from complaining at exit
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - one clear line for the user, not a traceback
         kind = "" if type(exc).__module__.startswith("duckdb") else f"{type(exc).__name__}: "  # DuckDB says it
         print(f"ai-readiness {args.command}: {kind}{_one_line(exc)}", file=sys.stderr)

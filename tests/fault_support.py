@@ -195,7 +195,9 @@ def make_baseline(server: BuildServer, root: Path) -> Baseline:
 
 def reader_loop(marts: str, stop_file: str, allowed_file: str, out_file: str) -> None:
     """Read everything users read, over and over, as a BI tool would (each Parquet file by its path, the DuckDB
-    file read-only), until stop_file exists; record every error and every row count not of a complete release."""
+    file read-only, the report), until stop_file exists; record every error and every row count not of a complete
+    release. Each pass also reads one release as a whole (`current` resolved once): its DuckDB file and Parquet
+    must agree."""
     import duckdb
     import pyarrow.parquet as pq
 

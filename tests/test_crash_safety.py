@@ -25,7 +25,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 
 from pipelines.lib.lock import build_lock
 from tests.conftest import PROJECT_ROOT

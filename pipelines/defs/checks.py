@@ -51,6 +51,22 @@ def _result(outcome) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not outcome.failures, severity=severity, metadata=metadata)
 
 
+def _audited(project: ProjectPaths, asset: str, name: str, evaluate) -> dg.AssetCheckResult:
+    """Run a check and remember its outcome in the build warehouse (pipelines.lib.publish.record_check): publish
+    refuses while a blocking check failed, or raised, more recently than it passed, also in a later run that
+    does not run the checks (`ai-readiness build --select published_marts`, or the UI)."""
+    from pipelines.lib.publish import record_check
+
+    passed = False
+    try:
+        result = evaluate()
+        passed = result.passed or result.severity == dg.AssetCheckSeverity.WARN
+        return result
+    finally:
+        with project.build_warehouse() as connection:
+            record_check(connection, f"{asset}:{name}", passed)
+
+
 def _read_table(project: ProjectPaths, table: str):
     from pipelines.lib.warehouse import identifier
 
@@ -75,8 +91,9 @@ def staged_gx_check(source_id: str) -> dg.AssetChecksDefinition:
     def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
         from pipelines.lib.validation import validate_staged
 
-        frame = _read_table(project, f"stg_{source_id}")
-        return _result(validate_staged(source_id, frame, docs_dir=_docs_dir(project), run_name=context.run.run_id))
+        return _audited(project, f"stg_{source_id}", "gx_suite", lambda: _result(validate_staged(
+            source_id, _read_table(project, f"stg_{source_id}"), docs_dir=_docs_dir(project),
+            run_name=context.run.run_id)))
 
     return _check
 
@@ -87,8 +104,8 @@ def mart_gx_check(table: str) -> dg.AssetChecksDefinition:
     def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
         from pipelines.lib.validation import validate_mart
 
-        frame = _read_table(project, table)
-        return _result(validate_mart(table, frame, docs_dir=_docs_dir(project), run_name=context.run.run_id))
+        return _audited(project, table, "gx_suite", lambda: _result(validate_mart(
+            table, _read_table(project, table), docs_dir=_docs_dir(project), run_name=context.run.run_id)))
 
     return _check
 
@@ -99,9 +116,8 @@ def release_check(name: str, description: str) -> dg.AssetChecksDefinition:
         from pipelines.lib.validation.release import release_checks
 
         paths = project.paths()
-        outcomes = release_checks(paths.build_warehouse, paths.published_warehouse, sorted(load_registry()),
-                                  only=name)
-        return _result(outcomes[name])
+        return _audited(project, "fct_indicator_values", name, lambda: _result(release_checks(
+            paths.build_warehouse, paths.published_warehouse, sorted(load_registry()), only=name)[name]))
 
     return _check
 
@@ -113,17 +129,21 @@ def _violations_check(asset: str, rule: str, description: str) -> dg.AssetChecks
     def _check(project: ProjectPaths) -> dg.AssetCheckResult:
         from pipelines.lib.warehouse import sql_text
 
-        with project.build_warehouse(read_only=True) as connection:
-            violations = connection.execute(sql_text("checks", f"{asset}__{rule}")).df()
-        return dg.AssetCheckResult(
-            passed=violations.empty,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "rule": rule,
-                "violations_shown": len(violations),
-                "violations": dg.MetadataValue.md(violations.to_markdown(index=False) if len(violations) else "none"),
-            },
-        )
+        def evaluate() -> dg.AssetCheckResult:
+            with project.build_warehouse(read_only=True) as connection:
+                violations = connection.execute(sql_text("checks", f"{asset}__{rule}")).df()
+            return dg.AssetCheckResult(
+                passed=violations.empty,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "rule": rule,
+                    "violations_shown": len(violations),
+                    "violations": dg.MetadataValue.md(
+                        violations.to_markdown(index=False) if len(violations) else "none"),
+                },
+            )
+
+        return _audited(project, asset, rule, evaluate)
 
     return _check
 

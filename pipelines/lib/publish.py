@@ -21,6 +21,41 @@ PUBLISHED_PREFIXES = ("fct_", "dim_", "mart_")
 RELEASES_KEPT = 3
 
 
+AUDIT_TABLE = "_audit_checks"  # in the build warehouse, never published
+
+
+class UnauditedBuild(Exception):
+    """The build warehouse holds tables a blocking check refused: publishing them would skip the audit."""
+
+
+def record_check(connection, check: str, passed: bool) -> None:
+    """Remember a check's latest outcome (blocking failures and checks that raised count as not passed)."""
+    connection.execute(f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (check_key VARCHAR PRIMARY KEY, "
+                       "passed BOOLEAN NOT NULL, checked_at TIMESTAMP NOT NULL)")
+    connection.execute(f"INSERT OR REPLACE INTO {AUDIT_TABLE} VALUES (?, ?, now())", [check, passed])
+
+
+def _refuse_unaudited(build_warehouse: Path) -> None:
+    """Dagster skips publishing after a failed blocking check only within that run; a later run of just the
+    publish step (`--select published_marts`, the UI) must not publish what the checks refused."""
+    import duckdb
+
+    connection = duckdb.connect()  # its own instance: the build file attached read-only
+    try:
+        connection.execute("ATTACH ? AS build (READ_ONLY)", [str(build_warehouse)])
+        if not connection.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'build' AND "
+                                  "table_name = ?", [AUDIT_TABLE]).fetchone()[0]:
+            return
+        failing = [r[0] for r in connection.execute(
+            f"SELECT check_key FROM build.{AUDIT_TABLE} WHERE NOT passed ORDER BY 1").fetchall()]
+    finally:
+        connection.close()
+    if failing:
+        raise UnauditedBuild(f"not publishing: blocking checks failed on the build warehouse "
+                             f"({', '.join(failing)}); fix the input and run a build that re-runs them "
+                             "(e.g. `ai-readiness build`)")
+
+
 def published_tables(connection) -> list[str]:
     names = [r[0] for r in connection.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'build' "
@@ -130,11 +165,13 @@ def _ensure_entry_links(marts_dir: Path) -> None:
 
 def publish(build_warehouse: Path, marts_dir: Path) -> dict[str, int]:
     """Publish every fct_/dim_/mart_ table; returns row counts per table."""
+    _refuse_unaudited(build_warehouse)
     releases = marts_dir / ".releases"
     releases.mkdir(parents=True, exist_ok=True)
     _remove_partial_releases(releases)
     _remove_stale_links(marts_dir)
-    release_dir = releases / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
+    # UTC, so names sort in time order (pruning keeps the newest) whatever the local clock does
+    release_dir = releases / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{time.time_ns() % 10**9:09d}"
     partial = release_dir.with_name(release_dir.name + ".partial")
     _, counts = _write_release(build_warehouse, partial)
     crash_point("publish:release_written")
