@@ -147,7 +147,7 @@ MART_SPECS = {
     "mart_composite_index": (["int_index_scores"], "Per country: composite score, rank, Monte Carlo rank "
                              "p05/median/p95, coverage."),
     "mart_screening": (["int_index_scores"], "What screening dropped (indicators, countries) and why."),
-    "mart_concordance": (["int_index_scores", "fct_indicator_values"], "Rank correlation of our composite with "
+    "mart_concordance": (["mart_index_concordance"], "Rank correlation of our composite with "
                          "Oxford GARI, IMF AIPI and Tortoise GAII over the countries in common."),
     "mart_index_concordance": (["int_index_scores", "fct_indicator_values"], "Per published index and common "
                                "country: our rank vs theirs, Spearman rho, and where we disagree most."),

@@ -1,34 +1,14 @@
--- Our composite vs published composite indices (never inputs): Spearman rank correlation over the countries
--- both rank (ranks recomputed within that common set), and where the focus country stands in each.
-WITH ours AS (
-    SELECT iso3, score FROM int_index_composite WHERE score IS NOT NULL
-),
-theirs AS (
-    SELECT r.key, r.label, f.iso3, arg_max(f.value, f.period) AS value, max(f.period) AS period
-    FROM ref_concordance AS r
-    JOIN fct_indicator_values AS f USING (source_id, indicator_id)
-    GROUP BY r.key, r.label, f.iso3
-),
-ranked AS (
-    SELECT
-        t.key,
-        t.label,
-        t.period,
-        t.iso3,
-        rank() OVER (PARTITION BY t.key ORDER BY o.score DESC) AS our_rank,
-        rank() OVER (PARTITION BY t.key ORDER BY t.value DESC) AS their_rank
-    FROM theirs AS t
-    JOIN ours AS o USING (iso3)
-)
+-- Our composite vs published composite indices (never inputs), one row per index: the summary of
+-- mart_index_concordance (Spearman rank correlation over the common countries) and where the focus country stands.
 SELECT
-    r.key AS index_key,
-    any_value(r.label) AS index_label,
-    max(r.period) AS index_period,
+    c.index_key,
+    any_value(c.index_label) AS index_label,
+    max(c.index_period) AS index_period,
     count(*) AS n_common_countries,
-    corr(r.our_rank, r.their_rank) AS spearman_rho,
-    any_value(r.our_rank) FILTER (WHERE r.iso3 = focus.focus_iso3) AS focus_our_rank,
-    any_value(r.their_rank) FILTER (WHERE r.iso3 = focus.focus_iso3) AS focus_their_rank
-FROM ranked AS r
+    any_value(c.spearman_rho) AS spearman_rho,
+    any_value(c.our_rank) FILTER (WHERE c.iso3 = focus.focus_iso3) AS focus_our_rank,
+    any_value(c.their_rank) FILTER (WHERE c.iso3 = focus.focus_iso3) AS focus_their_rank
+FROM mart_index_concordance AS c
 CROSS JOIN ref_focus AS focus
-GROUP BY r.key
-ORDER BY r.key
+GROUP BY c.index_key
+ORDER BY c.index_key
