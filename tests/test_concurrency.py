@@ -38,7 +38,7 @@ def test_readers_never_see_a_partial_release_while_builds_publish(wdi_baseline, 
     builds = [wdi_baseline.new / "marts" / ".build" / "ai_readiness.duckdb",  # JPN first: the first flip shows
               wdi_baseline.old / "marts" / ".build" / "ai_readiness.duckdb"]
 
-    reader = _python("import sys; from tests.fault_support import reader_loop; reader_loop(*sys.argv[1:])",
+    reader = _python("import sys; from tests.fault_support import reader_loop; reader_loop(*sys.argv[1:]); import os; os._exit(0)",
                      str(marts), str(stop), str(tmp_path / "allowed.json"), str(result),
                      stderr=subprocess.PIPE)
     try:
