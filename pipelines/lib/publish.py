@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from pipelines.lib.faults import crash_point
-from pipelines.lib.warehouse import identifier
+from pipelines.lib.warehouse import identifier, limit_memory
 
 PUBLISHED_PREFIXES = ("fct_", "dim_", "mart_")
 RELEASES_KEPT = 3
@@ -59,7 +59,7 @@ def _refuse_unaudited(build_warehouse: Path) -> None:
 def published_tables(connection) -> list[str]:
     names = [r[0] for r in connection.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'build' "
-        "AND table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+        "AND table_schema = 'main' ORDER BY table_name"  # tables and views (the facts): both become tables
     ).fetchall()]
     return [n for n in names if n.startswith(PUBLISHED_PREFIXES)]
 
@@ -90,6 +90,7 @@ def _write_release(build_warehouse: Path, release_dir: Path) -> tuple[Path, dict
 
     connection = duckdb.connect()  # in memory: the build file is attached read-only, the release read-write
     try:
+        limit_memory(connection, spill_dir=build_warehouse.parent / "publish.tmp")  # 20 M facts: never all in RAM
         connection.execute("ATTACH ? AS build (READ_ONLY)", [str(build_warehouse)])
         connection.execute("ATTACH ? AS release", [str(database)])
         specs = [exports.contract_for(connection, "build", table) for table in published_tables(connection)]

@@ -23,11 +23,11 @@ def read_only_session(warehouse: Path):
     open would share (and lock down) that file's instance."""
     import duckdb
 
-    from pipelines.lib.warehouse import memory_limit
+    from pipelines.lib.warehouse import limit_memory
 
     connection = duckdb.connect(":memory:")
     try:
-        connection.execute(f"SET memory_limit = '{memory_limit()}'")
+        limit_memory(connection)
         connection.execute("ATTACH ? AS ai_readiness (READ_ONLY)", [str(warehouse)])
         connection.execute("USE ai_readiness")
         connection.execute("SET enable_external_access = false")

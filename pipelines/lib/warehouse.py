@@ -22,7 +22,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator["duckdb.DuckDBPy
         path.parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect(str(path), read_only=read_only)
     try:
-        connection.execute(f"SET memory_limit = '{memory_limit()}'")
+        limit_memory(connection)
         yield connection
     finally:
         connection.close()
@@ -45,6 +45,14 @@ def memory_limit() -> str:
     return limit
 
 
+def limit_memory(connection, spill_dir: Path | None = None) -> None:
+    """memory_limit() on a connection; an in-memory instance also needs a spill folder (DuckDB's default for one
+    is `.tmp` in the working directory, i.e. wherever the command was started)."""
+    connection.execute(f"SET memory_limit = '{memory_limit()}'")
+    if spill_dir is not None:
+        connection.execute(f"SET temp_directory = '{str(spill_dir).replace(chr(39), chr(39) * 2)}'")
+
+
 def identifier(name: str) -> str:
     """Table names built from config (source ids) must be plain identifiers before they go into SQL."""
     if not _IDENTIFIER.match(name):
@@ -58,28 +66,43 @@ def sql_text(layer: str, table: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def build_table(connection, layer: str, table: str) -> int:
-    """(Re)create `table` from its SQL file in one transaction; return its row count."""
+@contextmanager
+def transaction(connection) -> Iterator[None]:
+    """BEGIN ... COMMIT, or ROLLBACK when the body raises (also on KeyboardInterrupt)."""
     connection.execute("BEGIN")
     try:
-        connection.execute(f"CREATE OR REPLACE TABLE {identifier(table)} AS\n{sql_text(layer, table)}")
-        connection.execute("COMMIT")
+        yield
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+    connection.execute("COMMIT")
+
+
+def build_table(connection, layer: str, table: str) -> int:
+    """(Re)create `table` from its SQL file in one transaction; return its row count."""
+    with transaction(connection):
+        connection.execute(f"CREATE OR REPLACE TABLE {identifier(table)} AS\n{sql_text(layer, table)}")
     return connection.execute(f"SELECT count(*) FROM {identifier(table)}").fetchone()[0]
+
+
+def build_view(connection, layer: str, view: str) -> int:
+    """(Re)create `view` from its SQL file (replacing a table of that name left by an older build); return its
+    row count. For relations that only filter and rename another's rows: a view copies nothing."""
+    name = identifier(view)
+    with transaction(connection):
+        if connection.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                              "AND schema_name = 'main' AND table_name = ?", [view]).fetchone()[0]:
+            connection.execute(f"DROP TABLE {name}")
+        connection.execute(f"CREATE OR REPLACE VIEW {name} AS\n{sql_text(layer, view)}")
+    return connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
 
 
 def replace_table_from_frame(connection, table: str, frame) -> int:
     """Swap a table's content for a pandas frame atomically (readers of the build warehouse never see half)."""
     connection.register("_incoming_frame", frame)
     try:
-        connection.execute("BEGIN")
-        connection.execute(f"CREATE OR REPLACE TABLE {identifier(table)} AS SELECT * FROM _incoming_frame")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
+        with transaction(connection):
+            connection.execute(f"CREATE OR REPLACE TABLE {identifier(table)} AS SELECT * FROM _incoming_frame")
     finally:
         connection.unregister("_incoming_frame")
     return len(frame)
