@@ -64,8 +64,9 @@ def _sql_asset(name: str, deps: list, description: str, group: str) -> dg.Assets
 
 
 int_indicator_values_annual = _sql_asset(
-    "int_indicator_values_annual", ["fct_indicator_values"],
-    "Annual view of the facts: the latest sub-annual period within each year.", "intermediate")
+    "int_indicator_values_annual", ["fct_indicator_values", "framework_tables"],
+    "Annual view of the series the benchmark reads (framework indicators, WDI population and GDP): the latest "
+    "sub-annual period within each year.", "intermediate")
 int_indicator_denominated = _sql_asset(
     "int_indicator_denominated", ["int_indicator_values_annual", "framework_tables"],
     "Framework indicators per country-year, divided by WDI population or GDP (denominator year recorded).",
