@@ -59,10 +59,14 @@ def sql_text(layer: str, table: str) -> str:
 
 
 def build_table(connection, layer: str, table: str) -> int:
-    """(Re)create `table` from its SQL file in one transaction; return its row count."""
+    """(Re)create `table` from its SQL file in one transaction, which also marks its checks' recorded outcomes
+    not passed (pipelines.lib.audit.mark_rebuilt); return its row count."""
+    from pipelines.lib.audit import mark_rebuilt
+
     connection.execute("BEGIN")
     try:
         connection.execute(f"CREATE OR REPLACE TABLE {identifier(table)} AS\n{sql_text(layer, table)}")
+        mark_rebuilt(connection, table)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -71,11 +75,15 @@ def build_table(connection, layer: str, table: str) -> int:
 
 
 def replace_table_from_frame(connection, table: str, frame) -> int:
-    """Swap a table's content for a pandas frame atomically (readers of the build warehouse never see half)."""
+    """Swap a table's content for a pandas frame atomically (readers of the build warehouse never see half); its
+    checks' recorded outcomes are marked not passed in the same transaction (pipelines.lib.audit.mark_rebuilt)."""
+    from pipelines.lib.audit import mark_rebuilt
+
     connection.register("_incoming_frame", frame)
     try:
         connection.execute("BEGIN")
         connection.execute(f"CREATE OR REPLACE TABLE {identifier(table)} AS SELECT * FROM _incoming_frame")
+        mark_rebuilt(connection, table)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
