@@ -29,14 +29,9 @@ CHANGE_SOURCE = "worldbank_wdi_ict_exports"
 
 
 def build_command(without_checks: bool = False) -> list[str]:
-    """The real CLI once it plans incremental builds; until then (or for the --without-checks diagnostic)
-    bench/incremental_build.py, the code proposed for it."""
-    cli = (PROJECT_ROOT / "pipelines" / "cli.py").read_text(encoding="utf-8")
-    if without_checks:
-        return [sys.executable, "-m", "bench.incremental_build", "--without-checks"]
-    if "incremental" in cli:
-        return [sys.executable, "-m", "pipelines.cli", "build"]
-    return [sys.executable, "-m", "bench.incremental_build"]
+    """`ai-readiness build` itself (it plans incremental builds); `--without-checks` is its hidden diagnostic:
+    every step but the asset checks and publish, nothing published, no fingerprints kept."""
+    return [sys.executable, "-m", "pipelines.cli", "build", *(["--without-checks"] if without_checks else [])]
 
 
 def build_env(data_dir: Path, mirror: Path, registry: Path, home: Path) -> dict:
@@ -74,7 +69,7 @@ def _check(result, what: str) -> None:
         raise SystemExit(f"{what} failed (exit {result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
 
 
-def _rewrite_one_file(mirror: Path, registry: Path, source_id: str, attempt: int) -> str:
+def rewrite_one_file(mirror: Path, registry: Path, source_id: str, attempt: int) -> str:
     """Rewrite a data file of `source_id` in the mirror copy with the same values in new bytes (a trailing zero
     on one decimal), and register its new sha256 and size. Returns the file's path."""
     import hashlib
@@ -99,7 +94,7 @@ def _rewrite_one_file(mirror: Path, registry: Path, source_id: str, attempt: int
     return raw["path"]
 
 
-def _mirror_copy(mirror: Path, registry: Path, work: Path, source_id: str) -> tuple[Path, Path]:
+def mirror_copy(mirror: Path, registry: Path, work: Path, source_id: str) -> tuple[Path, Path]:
     """A mirror whose sources are symlinks to the original folders except `source_id` (copied), and a registry copy."""
     copy, reg = work / "mirror", work / "registry"
     copy.mkdir(parents=True)
@@ -141,9 +136,9 @@ def bench(mirror: Path, registry: Path, runs: int, label: str, work: Path, chang
 
     one_source, one_source_steps = [], []
     if change_source:
-        changed_mirror, changed_registry = _mirror_copy(mirror, registry, work / "changed", change_source)
+        changed_mirror, changed_registry = mirror_copy(mirror, registry, work / "changed", change_source)
         for i in range(runs):
-            _rewrite_one_file(changed_mirror, changed_registry, change_source, i + 1)
+            rewrite_one_file(changed_mirror, changed_registry, change_source, i + 1)
             result = run_measured(command, env=build_env(data_dir, changed_mirror, changed_registry, home))
             _check(result, f"one-source rebuild {i + 1}")
             one_source.append(result)
@@ -211,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
                         "('' to skip)")
     parser.add_argument("--workdir", type=Path, help="where data dirs go (default: a temp dir, removed)")
     parser.add_argument("--without-checks", action="store_true",
-                        help="diagnostic: cold builds without any asset check (what the data-proportional steps cost)")
+                        help="diagnostic: cold builds without any asset check and without publish (what the "
+                        "data-proportional steps cost without the audit)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-build-", dir=args.workdir) as work:
         result = bench(args.mirror.resolve(), args.registry.resolve(), args.runs, args.label, Path(work),

@@ -96,14 +96,15 @@ def _progress_logger(started: float):
     return progress
 
 
-def build(select: str | None = None, wait_seconds: float = 0.0) -> int:
-    """Materialize under the build lock: a second build waits up to `wait_seconds`, then refuses (exit 2)."""
+def build(select: str | None = None, wait_seconds: float = 0.0, *, full: bool = False,
+          without_checks: bool = False) -> int:
+    """Plan and materialize under the build lock: a second build waits up to `wait_seconds`, then refuses (exit 2)."""
     from pipelines.lib.lock import BuildLocked, build_lock
     from pipelines.lib.settings import current_paths
 
     try:
         with build_lock(current_paths().marts_dir, wait_seconds=wait_seconds):
-            return _build_locked(select)
+            return _build_locked(select, full=full, without_checks=without_checks)
     except BuildLocked as exc:
         raise CliError(str(exc)) from None
 
@@ -128,14 +129,42 @@ def _materialize(definitions, selection, started: float):
     )
 
 
-def _build_locked(select: str | None) -> int:
+def _build_locked(select: str | None, *, full: bool = False, without_checks: bool = False) -> int:
+    """A plain build runs what pipelines.lib.incremental plans: nothing when inputs, code, settings and the
+    published release are as the last successful build left them (planned before Dagster is imported, so that
+    answer takes well under a second), else the stale sources' raw_/stg_ steps, the marts and publish. Its
+    fingerprints are committed only after it published. `--select` (and the `--without-checks` diagnostic) run
+    what they are told and make the next plain build a full one."""
+    from pipelines.lib import incremental
+    from pipelines.lib.settings import current_paths
+
+    started = time.monotonic()
+    paths = current_paths()
+    plan = None
+    if select is None and not without_checks:
+        plan = incremental.plan_build(paths, full=full or None)
+        if plan.up_to_date:
+            print(f"ai-readiness build ok in {time.monotonic() - started:.1f}s: {plan.summary()}")
+            return 0
+        print(f"ai-readiness build plan: {plan.summary()}", flush=True)
+        incremental.begin(plan, paths)  # a run killed from here on leaves what it was to rebuild stale
+    else:
+        incremental.invalidate(paths)
+
+    import contextlib
+
     import dagster as dg
 
     from pipelines.definitions import defs
 
-    started = time.monotonic()
-    selection = dg.AssetSelection.from_string(select) if select else dg.AssetSelection.all()
-    result = _materialize(defs(), selection, started)
+    if plan is not None:
+        selection = plan.selection()
+    else:
+        selection = dg.AssetSelection.from_string(select) if select else dg.AssetSelection.all()
+    if without_checks:  # a bench diagnostic: the steps without the audit, so nothing may be published either
+        selection = selection.without_checks() - dg.AssetSelection.assets("published_marts")
+    with incremental.planned_run() if plan is not None else contextlib.nullcontext():
+        result = _materialize(defs(), selection, started)
     published = any(
         e.asset_key.to_user_string() == "published_marts" for e in result.get_asset_materialization_events()
     )
@@ -149,10 +178,13 @@ def _build_locked(select: str | None) -> int:
         return 1
     for line in warnings:
         print(f"ai-readiness build warning: {line}", file=sys.stderr)
-    if not published and not select:
-        print("ai-readiness build FAILED: published_marts did not run", file=sys.stderr)
-        return 1
-    print(f"ai-readiness build ok in {time.monotonic() - started:.1f}s (run {result.run_id})")
+    if plan is not None:
+        if not published:
+            print("ai-readiness build FAILED: published_marts did not run", file=sys.stderr)
+            return 1
+        incremental.commit(plan, paths, published=True)
+    note = " (diagnostic without checks: nothing published)" if without_checks else ""
+    print(f"ai-readiness build ok in {time.monotonic() - started:.1f}s (run {result.run_id}){note}")
     return 0
 
 
@@ -296,9 +328,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ai-readiness", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = commands.add_parser("build", help="fetch, stage, build the marts, check, publish (one line per step)",
-                            description="Materialize every asset under the build lock; publishes only when every "
-                            "blocking check passed. AI_READINESS_LOG_LEVEL=INFO shows Dagster's full log.")
-    p.add_argument("--select", help="Dagster asset selection, e.g. 'key:stg_worldbank_wdi+' (default: all)")
+                            description="Materialize what changed since the last successful build (all of it the "
+                            "first time, or with --full) under the build lock; prints one line and exits 0 when "
+                            "nothing did. Publishes only when every blocking check passed. "
+                            "AI_READINESS_LOG_LEVEL=INFO shows Dagster's full log.")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--select", help="Dagster asset selection, e.g. 'key:stg_worldbank_wdi+': run exactly "
+                      "these, changed or not (default: what changed since the last successful build); the next "
+                      "plain build after it is a full one")
+    what.add_argument("--full", action="store_true", help="rebuild everything, ignoring what is unchanged "
+                         "(also AI_READINESS_FULL_REBUILD=1)")
+    # bench/bench_build.py's diagnostic: every step but the checks and publish (what the audit costs)
+    p.add_argument("--without-checks", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="if another build is running, wait this long for it (default: refuse at once)")
     p = commands.add_parser("fetch", help="copy (mirror) or download the raw files only, with progress",
@@ -330,7 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "build":
-            return build(args.select, args.wait)
+            if args.without_checks and (args.select or args.full):
+                raise CliError("--without-checks is a diagnostic of a full build: no --select or --full with it")
+            return build(args.select, args.wait, full=args.full, without_checks=args.without_checks)
         if args.command == "fetch":
             return fetch(args.sources, args.wait)
         if args.command == "query":

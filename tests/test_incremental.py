@@ -70,8 +70,17 @@ def _stage(paths: Paths, registry, only=None):
 
 
 def _publish(paths: Paths):
-    paths.parquet_dir.mkdir(parents=True, exist_ok=True)
-    paths.published_warehouse.write_bytes(os.urandom(64))
+    """What publish leaves: a release folder, `current` pointing at it, the entries users open linked through it."""
+    from pipelines.lib.publish import _ensure_entry_links, _swap_symlink
+
+    release = paths.marts_dir / ".releases" / os.urandom(8).hex()
+    (release / "parquet").mkdir(parents=True)
+    (release / "report").mkdir()
+    (release / "ai_readiness.duckdb").write_bytes(os.urandom(64))
+    (release / "parquet" / "dim_sources.parquet").write_bytes(os.urandom(64))
+    (release / "report" / "index.html").write_text("<html></html>")
+    _swap_symlink(paths.marts_dir / "current", release)
+    _ensure_entry_links(paths.marts_dir)
 
 
 def _successful_build(paths, mirror, registry, plan=None):
@@ -83,6 +92,11 @@ def _successful_build(paths, mirror, registry, plan=None):
         _publish(paths)
     _commit(plan, paths, mirror, registry, published=True)
     return plan
+
+
+def _edited(code: incremental.CodeVersion, *paths: str) -> incremental.CodeVersion:
+    """The code version after editing (or adding) these files."""
+    return dataclasses.replace(code, files={**code.files, **{path: "edited" for path in paths}})
 
 
 def _commit(plan, paths, mirror, registry, published):
@@ -124,7 +138,7 @@ def test_a_new_registry_entry_rebuilds_that_source(paths, mirror, registry):
     changed = dict(registry, oecd_pisa=dataclasses.replace(registry["oecd_pisa"], vintage="2099-01-01"))
     plan = incremental.plan_build(paths, changed, mirror=mirror)
     assert plan.stale_sources == ("oecd_pisa",)
-    assert plan.sources["oecd_pisa"].reason == "registry entry or code changed"
+    assert plan.sources["oecd_pisa"].reason == "registry entry, code, libraries or settings changed"
 
 
 def test_a_deleted_raw_file_or_staged_table_rebuilds_that_source(paths, mirror, registry):
@@ -143,7 +157,7 @@ def test_parser_code_change_restages_only_its_users(paths, mirror, registry, mon
     code = frozen_code
     top500_parser = "pipelines/lib/parsers/top500.py"
     assert top500_parser in code.files
-    edited = incremental.CodeVersion({**code.files, top500_parser: "edited"})
+    edited = _edited(code, top500_parser)
     monkeypatch.setattr(incremental.CodeVersion, "current", classmethod(lambda cls: edited))
     plan = incremental.plan_build(paths, registry, mirror=mirror)
     assert plan.stale_sources == ("top500",)
@@ -153,7 +167,7 @@ def test_parser_code_change_restages_only_its_users(paths, mirror, registry, mon
 def test_marts_only_code_change_rebuilds_marts_but_no_source(paths, mirror, registry, monkeypatch, frozen_code):
     _successful_build(paths, mirror, registry)
     code = frozen_code
-    edited = incremental.CodeVersion({**code.files, "sql/marts/fct_indicator_values.sql": "edited"})
+    edited = _edited(code, "sql/marts/fct_indicator_values.sql")
     monkeypatch.setattr(incremental.CodeVersion, "current", classmethod(lambda cls: edited))
     plan = incremental.plan_build(paths, registry, mirror=mirror)
     assert plan.stale_sources == ()
@@ -173,7 +187,7 @@ def test_a_result_setting_rebuilds_the_marts(paths, mirror, registry, monkeypatc
 def test_replaced_published_outputs_are_published_again(paths, mirror, registry):
     _successful_build(paths, mirror, registry)
     paths.published_warehouse.unlink()
-    _publish(paths)  # someone else's file
+    _publish(paths)  # another release: not the one the last build recorded
     plan = incremental.plan_build(paths, registry, mirror=mirror)
     assert plan.stale_sources == () and not plan.rebuild_marts and plan.publish
     assert plan.selection_string() == 'key:"published_marts"+'
@@ -239,5 +253,153 @@ def test_selection_resolves_to_the_stale_branch_with_its_checks():
 def test_an_unreadable_build_warehouse_means_a_full_build(paths, mirror, registry):
     paths.build_dir.mkdir(parents=True)
     paths.build_warehouse.write_bytes(b"not a duckdb file" * 100)
+    plan = incremental.plan_build(paths, registry, mirror=mirror)
+    assert plan.stale_sources == SOURCES and plan.rebuild_marts and plan.publish
+
+
+# --- what the fingerprints cover ---------------------------------------------------------------------------------
+
+
+def test_every_file_under_pipelines_sql_and_config_is_code_unless_excluded(tmp_path):
+    for name in ("pipelines/lib/new_helper.py", "pipelines/lib/report/templates/part.mustache", "sql/new_layer/x.txt",
+                 "config/new_setting.toml", "config/sources/some_source.yaml", "pipelines/__pycache__/a.cpython-311.pyc",
+                 "pipelines/lib/old.pyc", "sql/marts/x.sql~", "README.md", "tests/test_x.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    found = [p.relative_to(tmp_path).as_posix() for p in incremental.code_files(tmp_path)]
+    assert found == ["config/new_setting.toml", "pipelines/lib/new_helper.py",
+                     "pipelines/lib/report/templates/part.mustache", "sql/new_layer/x.txt"]
+
+
+def test_the_real_code_version_covers_every_kind_of_file(frozen_code):
+    for path in ("config/data_dictionary.yaml", "config/country_overrides.csv", "pipelines/lib/exports.py",
+                 "pipelines/lib/data_dictionary.py", "pipelines/lib/explain.py", "pipelines/lib/report/templates/"
+                 "index.html.j2", "sql/explain/fact.sql", "sql/docs/sources.sql", "sql/checks/release__coverage.sql"):
+        assert path in frozen_code.files, path
+    assert not [p for p in frozen_code.files if p.startswith("config/sources/") or "__pycache__" in p]
+
+
+@pytest.mark.parametrize("path", ["config/data_dictionary.yaml", "pipelines/lib/exports.py",
+                                  "pipelines/lib/data_dictionary.py", "pipelines/lib/explain.py",
+                                  "sql/explain/fact.sql", "sql/docs/sources.sql", "config/peer_groups.yaml"])
+def test_files_only_publish_and_marts_read_rebuild_the_marts_but_no_source(paths, mirror, registry, monkeypatch,
+                                                                           frozen_code, path):
+    _successful_build(paths, mirror, registry)
+    monkeypatch.setattr(incremental.CodeVersion, "current", classmethod(lambda cls: _edited(frozen_code, path)))
+    plan = incremental.plan_build(paths, registry, mirror=mirror)
+    assert plan.stale_sources == () and plan.rebuild_marts and plan.publish, plan.summary()
+
+
+def test_a_new_file_restages_every_source(paths, mirror, registry, monkeypatch, frozen_code):
+    """Safe by default: nothing says a new module is read by the marts only."""
+    _successful_build(paths, mirror, registry)
+    edited = _edited(frozen_code, "pipelines/lib/new_helper.py")
+    monkeypatch.setattr(incremental.CodeVersion, "current", classmethod(lambda cls: edited))
+    plan = incremental.plan_build(paths, registry, mirror=mirror)
+    assert plan.stale_sources == SOURCES and plan.rebuild_marts
+
+
+def test_parser_modules_follow_imports(frozen_code):
+    """policy.py imports helpers from indices.py, and staging.py imports the World Bank native readers for every
+    source: editing either restages the sources that run them."""
+    full = load_registry(incremental.PROJECT_ROOT / "config" / "sources")
+    policy, pisa = full["ai_policy_milestones"], full["oecd_pisa"]
+    assert {"policy", "indices", "worldbank"} <= frozen_code.parser_modules(policy)
+    assert "indices" not in frozen_code.parser_modules(pisa)
+    indices = _edited(frozen_code, "pipelines/lib/parsers/indices.py")
+    assert indices.staging(policy) != frozen_code.staging(policy)
+    assert indices.staging(pisa) == frozen_code.staging(pisa)
+    worldbank = _edited(frozen_code, "pipelines/lib/parsers/worldbank.py")
+    assert worldbank.staging(pisa) != frozen_code.staging(pisa)
+
+
+def _settings_in_code() -> set[str]:
+    import re
+
+    names = set()
+    for path in incremental.code_files():
+        names.update(re.findall(r"AI_READINESS_[A-Z_]*[A-Z]", path.read_text(encoding="utf-8", errors="ignore")))
+    return names
+
+
+def test_every_setting_but_the_neutral_ones_is_in_the_fingerprints(paths, mirror, registry, monkeypatch):
+    used = _settings_in_code()
+    assert {"AI_READINESS_CRASH_AT", "AI_READINESS_HTTP_LIMITS"} <= incremental.NEUTRAL_ENV
+    assert incremental.NEUTRAL_ENV <= used, "NEUTRAL_ENV names a setting no code reads"
+    _successful_build(paths, mirror, registry)
+    before = incremental.plan_build(paths, registry, mirror=mirror)
+    assert before.up_to_date
+    for name in sorted(used):
+        monkeypatch.setenv(name, "777MB" if name == "AI_READINESS_DUCKDB_MEMORY_LIMIT" else "a-value-no-build-used")
+        plan = incremental.plan_build(paths, registry, mirror=mirror)
+        if name in incremental.NEUTRAL_ENV:
+            assert plan.marts_fingerprint == before.marts_fingerprint and not plan.stale_sources, name
+        else:
+            assert plan.marts_fingerprint != before.marts_fingerprint and plan.rebuild_marts, name
+            assert bool(plan.stale_sources) == (name not in incremental.MARTS_ONLY_ENV), name
+        monkeypatch.delenv(name)
+    assert incremental.plan_build(paths, registry, mirror=mirror).up_to_date
+
+
+def test_a_library_upgrade_restages_every_source(paths, mirror, registry, monkeypatch):
+    _successful_build(paths, mirror, registry)
+    monkeypatch.setattr(incremental, "library_versions", lambda: "duckdb=99.0")
+    plan = incremental.plan_build(paths, registry, mirror=mirror)
+    assert plan.stale_sources == SOURCES and plan.rebuild_marts
+
+
+def test_library_versions_cover_the_declared_dependencies():
+    versions = incremental.library_versions()
+    for name in ("duckdb", "pandas", "pyarrow", "country-converter", "altair", "jinja2"):
+        assert f"{name}=" in versions and f"{name}=absent" not in versions, name
+
+
+# --- what the published release and the audit say -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage", ["current", "report file", "entry link"])
+def test_a_missing_or_changed_published_file_is_published_again(paths, mirror, registry, damage):
+    _successful_build(paths, mirror, registry)
+    if damage == "current":
+        (paths.marts_dir / "current").unlink()
+    elif damage == "report file":
+        (paths.marts_dir / "report" / "index.html").unlink()
+    else:
+        (paths.marts_dir / "parquet").unlink()
+    plan = incremental.plan_build(paths, registry, mirror=mirror)
+    assert plan.stale_sources == () and not plan.rebuild_marts and plan.publish, plan.summary()
+
+
+def test_a_removed_build_warehouse_or_another_data_dir_means_a_full_build(paths, mirror, registry, tmp_path):
+    _successful_build(paths, mirror, registry)
+    other = incremental.plan_build(Paths(tmp_path / "other"), registry, mirror=mirror)
+    assert other.stale_sources == SOURCES and other.rebuild_marts and other.publish
+    paths.build_warehouse.unlink()
+    plan = incremental.plan_build(paths, registry, mirror=mirror)
+    assert plan.stale_sources == SOURCES and plan.rebuild_marts and plan.publish
+
+
+@pytest.mark.parametrize(("check", "stale", "marts"), [("stg_top500:gx_suite", ("top500",), True),
+                                                       ("fct_indicator_values:gx_suite", (), True),
+                                                       ("stg_not_selected:gx_suite", (), False)])
+def test_a_check_recorded_as_not_passed_makes_its_table_stale(paths, mirror, registry, check, stale, marts):
+    from pipelines.lib.audit import record_check
+
+    _successful_build(paths, mirror, registry)
+    connection = duckdb.connect(str(paths.build_warehouse))
+    try:
+        record_check(connection, check, False)
+    finally:
+        connection.close()
+    plan = incremental.plan_build(paths, registry, mirror=mirror)
+    assert plan.stale_sources == stale and plan.rebuild_marts == marts, plan.summary()
+
+
+def test_a_run_not_planned_here_forgets_every_fingerprint(paths, mirror, registry):
+    _successful_build(paths, mirror, registry)
+    with incremental.planned_run():
+        incremental.forget_unless_planned(paths)  # `ai-readiness build` running its plan
+    assert incremental.plan_build(paths, registry, mirror=mirror).up_to_date
+    incremental.forget_unless_planned(paths)  # the UI, a schedule, `--select`: may rebuild or publish anything
     plan = incremental.plan_build(paths, registry, mirror=mirror)
     assert plan.stale_sources == SOURCES and plan.rebuild_marts and plan.publish

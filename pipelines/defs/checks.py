@@ -57,10 +57,10 @@ def _result(outcome) -> dg.AssetCheckResult:
 
 
 def _audited(project: ProjectPaths, asset: str, name: str, evaluate) -> dg.AssetCheckResult:
-    """Run a check and remember its outcome in the build warehouse (pipelines.lib.publish.record_check): publish
+    """Run a check and remember its outcome in the build warehouse (pipelines.lib.audit.record_check): publish
     refuses while a blocking check failed, or raised, more recently than it passed, also in a later run that
     does not run the checks (`ai-readiness build --select published_marts`, or the UI)."""
-    from pipelines.lib.publish import record_check
+    from pipelines.lib.audit import record_check
 
     passed = False
     try:
@@ -159,3 +159,11 @@ fct_iso3_known = _violations_check(
 staged_gx_checks = [staged_gx_check(source_id) for source_id in load_registry()]
 mart_gx_checks = [mart_gx_check(table) for table in MARTS]
 release_checks = [release_check(name, description) for name, description in RELEASE_CHECKS.items()]
+AUDITED_CHECKS = [*staged_gx_checks, *mart_gx_checks, *release_checks, fct_keys_unique, fct_iso3_known]
+
+
+def audited_check_keys() -> list[str]:
+    """'<table>:<check>' of every check above (each records its outcome through _audited): publishing requires
+    each to have passed since its table was last (re)built."""
+    return sorted(f"{key.asset_key.to_user_string()}:{key.name}" for checks in AUDITED_CHECKS
+                  for key in checks.check_keys)

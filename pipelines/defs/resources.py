@@ -25,10 +25,13 @@ class ProjectPaths(dg.ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context):
         """Hold the build lock for the whole run, also for runs launched from the UI, a schedule or a sensor: two
-        runs never interleave their steps in one build warehouse (re-entrant under `ai-readiness build`)."""
+        runs never interleave their steps in one build warehouse (re-entrant under `ai-readiness build`). A run
+        `ai-readiness build` did not plan makes the next plain build a full one (incremental.forget_unless_planned)."""
+        from pipelines.lib import incremental
         from pipelines.lib.lock import build_lock
 
         with build_lock(self.paths().marts_dir):
+            incremental.forget_unless_planned(self.paths())
             try:
                 with super().yield_for_execution(context) as resource:
                     yield resource

@@ -5,20 +5,27 @@ Each source's *input fingerprint* is the sha256 of
 - the stat (size, mtime, inode) of every registered file in data/raw/<source_id>/ and, in mirror mode, in the
   mirror: a touched, replaced or deleted raw file makes the source stale, and the raw step re-verifies it
   against the registered sha256 (a corrupted mirror still fails loudly),
-- the *code version* of its branch: the parser modules it uses plus everything staging and its checks may
-  import (all of pipelines/ and config/ except parser modules it does not use, other sources' entries and
-  files only the marts read; see MARTS_ONLY).
+- the *code version* of its branch: every file under pipelines/, sql/ and config/ (EXCLUDED lists the few that
+  are not code) except other sources' registry entries, files only the marts read (MARTS_ONLY) and parser
+  modules the source neither uses nor reaches through imports,
+- the versions of the project's libraries and the AI_READINESS_* settings that can change results (all but
+  NEUTRAL_ENV; MARTS_ONLY_ENV only in the marts fingerprint).
 
-The *marts fingerprint* is the sha256 of every source fingerprint plus all code, SQL and config, the versions of
-the libraries that compute results, and the AI_READINESS_* settings that change results.
+The *marts fingerprint* is the sha256 of every source fingerprint plus all code, SQL and config, the library
+versions and the result settings. The published release is identified by what `data/marts/current` points to
+and the stat of every file users open through it.
 
 Fingerprints of the last successful build live in the build warehouse itself (table `_build_state`, never
-published): delete the build warehouse and the next build is a full one. Protocol for `ai-readiness build`:
+published): delete the build warehouse and the next build is a full one. A blocking check recorded as failing
+(or not re-run since its table was rebuilt, pipelines.lib.audit) makes its source or the marts stale. Any
+Dagster run this module did not plan (the UI, schedules, sensors, `--select`) forgets every fingerprint when it
+starts (`forget_unless_planned`): it may rebuild or publish anything. Protocol for `ai-readiness build`:
 
-    plan = plan_build()                  # cheap: no Dagster import, no hashing of data files
+    plan = plan_build()                  # cheap: no Dagster or pandas import, no hashing of data files
     if plan.up_to_date: return           # nothing changed
     begin(plan)                          # forget the fingerprints of what is about to be rebuilt
-    ... materialize plan.selection() ...
+    with planned_run():
+        ... materialize plan.selection() ...
     commit(plan, published=...)          # only after a successful run: remember the new fingerprints
 """
 
@@ -27,18 +34,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from pipelines.lib.registry import SOURCES_ENV, Source, load_registry
-from pipelines.lib.settings import CONFIG_DIR, PROJECT_ROOT, SQL_DIR, Paths, current_paths, mirror_dir
+from pipelines.lib.settings import PROJECT_ROOT, Paths, current_paths, mirror_dir
 
 STATE_TABLE = "_build_state"
 FULL_REBUILD_ENV = "AI_READINESS_FULL_REBUILD"
-PIPELINES_DIR = PROJECT_ROOT / "pipelines"
-PARSERS_DIR = PIPELINES_DIR / "lib" / "parsers"
-CODE_SUFFIXES = (".py", ".sql", ".yaml", ".yml", ".csv", ".json", ".toml", ".j2", ".html", ".css", ".txt")
+PARSERS = "pipelines/lib/parsers/"
+CODE_ROOTS = ("pipelines", "sql", "config")
+# Every file under CODE_ROOTS is code unless listed here. Registry entries are each in their own source's
+# fingerprint (as loaded, also from $AI_READINESS_REGISTRY_DIR); the rest is bytecode and editor leftovers.
+EXCLUDED = ("config/sources/",)
+EXCLUDED_PARTS = ("__pycache__",)
+EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 # Read only by marts, benchmark, publish and report steps: a change here does not restage any source.
 MARTS_ONLY = (
     "pipelines/cli.py", "pipelines/lib/method/", "pipelines/lib/report/", "pipelines/lib/benchmark.py",
@@ -46,14 +61,16 @@ MARTS_ONLY = (
     "pipelines/lib/exports.py", "pipelines/lib/data_dictionary.py", "pipelines/lib/explain.py",
     "pipelines/lib/lock.py", "pipelines/defs/benchmark.py", "pipelines/defs/marts.py", "pipelines/defs/publish.py",
     "pipelines/defs/schedules.py", "config/framework.yaml", "config/method.yaml", "config/report.yaml",
-    "config/schedules.yaml", "config/data_dictionary.yaml", "sql/marts/", "sql/intermediate/", "sql/examples/",
+    "config/schedules.yaml", "config/data_dictionary.yaml", "config/peer_groups.yaml", "sql/marts/",
+    "sql/intermediate/", "sql/examples/", "sql/checks/", "sql/docs/", "sql/explain/",
 )
-# Libraries whose version can change a number in the marts.
-RESULT_LIBRARIES = ("duckdb", "pandas", "numpy", "scipy", "great-expectations", "country-converter", "openpyxl",
-                    "xlrd", "pyyaml")
-# Settings that only say where things are or how loud to be: they do not change results.
+# Settings that only say where things are, how loud to be, how patient with the network or where a test kills a
+# build: they do not change results. Every other AI_READINESS_* variable is in the fingerprints.
 NEUTRAL_ENV = {"AI_READINESS_DATA_DIR", "AI_READINESS_MIRROR", "AI_READINESS_LOG_LEVEL",
-               "AI_READINESS_REGISTRY_DIR", "AI_READINESS_ALLOW_LOCAL_HTTP", FULL_REBUILD_ENV}
+               "AI_READINESS_REGISTRY_DIR", "AI_READINESS_ALLOW_LOCAL_HTTP", "AI_READINESS_CRASH_AT",
+               "AI_READINESS_HTTP_LIMITS", FULL_REBUILD_ENV}
+# Settings only the marts read: a change rebuilds the marts but restages no source.
+MARTS_ONLY_ENV = {"AI_READINESS_FOCUS_COUNTRY", SOURCES_ENV}
 MARTS_KEY = "marts"
 PUBLISHED_KEY = "published"
 
@@ -66,31 +83,34 @@ def _sha(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
-def _relative(path: Path) -> str:
-    return path.relative_to(PROJECT_ROOT).as_posix()
-
-
-def code_files() -> list[Path]:
-    """Every file whose content is code or config: pipelines/, sql/, config/ (minus config/sources/)."""
+def code_files(root: Path = PROJECT_ROOT) -> list[Path]:
+    """Every file under pipelines/, sql/ and config/ but the EXCLUDED few: a new file is code by default."""
     files = []
-    for root in (PIPELINES_DIR, SQL_DIR, CONFIG_DIR):
-        for path in root.rglob("*"):
-            if not path.is_file() or path.suffix not in CODE_SUFFIXES or "__pycache__" in path.parts:
-                continue
-            if path.parent == CONFIG_DIR / "sources":
+    for top in CODE_ROOTS:
+        for path in (root / top).rglob("*"):
+            relative = path.relative_to(root).as_posix()
+            if (not path.is_file() or relative.startswith(EXCLUDED) or relative.endswith(EXCLUDED_SUFFIXES)
+                    or any(part in EXCLUDED_PARTS for part in path.parts)):
                 continue
             files.append(path)
     return sorted(files)
 
 
-def _file_hashes(files: list[Path]) -> dict[str, str]:
-    return {_relative(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+_PARSER_IMPORT = re.compile(rb"pipelines\.lib\.parsers\.(\w+)|from pipelines\.lib\.parsers import \(?([\w ,]+)")
+
+
+def _parser_imports(text: bytes) -> frozenset[str]:
+    """Names a file imports from pipelines.lib.parsers (modules or not: only module names are used)."""
+    names = set()
+    for dotted, imported in _PARSER_IMPORT.findall(text):
+        names.update(n.strip().split(" ")[0] for n in (dotted or imported).decode().split(",") if n.strip())
+    return frozenset(names)
 
 
 def _parser_module(parser_name: str) -> str:
-    from pipelines.lib.parsers import PARSERS
+    from pipelines.lib.parsers import PARSERS as PARSER_FUNCTIONS  # pandas-free: a plain name -> "module:function" map
 
-    return PARSERS[parser_name].split(":")[0]
+    return PARSER_FUNCTIONS[parser_name].split(":")[0]
 
 
 @dataclass(frozen=True)
@@ -98,18 +118,40 @@ class CodeVersion:
     """Content hashes of the code and config files, split into what staging reads and what only marts read."""
 
     files: dict[str, str]  # project-relative path -> sha256
+    parser_imports: dict[str, frozenset[str]] = field(default_factory=dict)  # path -> names from parsers
 
     @classmethod
-    def current(cls) -> "CodeVersion":
-        return cls(_file_hashes(code_files()))
+    def current(cls, root: Path = PROJECT_ROOT) -> "CodeVersion":
+        files, imports = {}, {}
+        for path in code_files(root):
+            data = path.read_bytes()
+            relative = path.relative_to(root).as_posix()
+            files[relative] = hashlib.sha256(data).hexdigest()
+            if relative.endswith(".py") and (found := _parser_imports(data)):
+                imports[relative] = found
+        return cls(files, imports)
+
+    def parser_modules(self, source: Source) -> set[str]:
+        """Parser modules staging `source` runs: those its files name, those any other staging code imports
+        (pipelines/lib/staging.py uses the World Bank native readers for every source), and their imports."""
+        modules = {p[len(PARSERS):-3] for p in self.files if p.startswith(PARSERS) and p.endswith(".py")}
+        needed = {_parser_module(f.parser) for f in source.data_files}
+        needed |= {name for path, names in self.parser_imports.items()
+                   if not path.startswith((PARSERS, *MARTS_ONLY)) for name in names}
+        needed &= modules
+        while True:
+            more = {name for module in needed for name in self.parser_imports.get(f"{PARSERS}{module}.py", ())}
+            more = (more & modules) - needed
+            if not more:
+                return needed
+            needed |= more
 
     def staging(self, source: Source) -> str:
-        used = {f"pipelines/lib/parsers/{_parser_module(f.parser)}.py" for f in source.data_files}
-        parsers = _relative(PARSERS_DIR) + "/"
+        used = {f"{PARSERS}{module}.py" for module in self.parser_modules(source)}
         parts = [
             f"{path}={sha}" for path, sha in self.files.items()
             if not path.startswith(MARTS_ONLY)
-            and (not path.startswith(parsers) or path.endswith("/__init__.py") or path in used)
+            and (not path.startswith(PARSERS) or path == f"{PARSERS}__init__.py" or path in used)
         ]
         return _sha(*parts)
 
@@ -117,11 +159,19 @@ class CodeVersion:
         return _sha(*(f"{path}={sha}" for path, sha in self.files.items()))
 
 
-def _library_versions() -> str:
+@cache
+def library_versions() -> str:
+    """Python and every library the project depends on (its declared requirements, as installed): any of them
+    can change a staged row, a number in the marts or a published byte."""
     from importlib import metadata
 
+    try:
+        requirements = metadata.requires("ai-readiness") or []
+    except metadata.PackageNotFoundError:  # not installed (`pip install -e .`): still hash what we know of
+        requirements = ["duckdb", "pandas", "numpy", "scipy", "pyarrow", "great-expectations", "country-converter"]
+    names = sorted({re.split(r"[\s;<>=!~\[(]", r, maxsplit=1)[0] for r in requirements if "extra ==" not in r})
     versions = [sys.version.split()[0]]
-    for name in RESULT_LIBRARIES:
+    for name in names:
         try:
             versions.append(f"{name}={metadata.version(name)}")
         except metadata.PackageNotFoundError:
@@ -129,9 +179,12 @@ def _library_versions() -> str:
     return ";".join(versions)
 
 
-def _result_settings() -> str:
+def result_settings(*, staging: bool = False) -> str:
+    """The AI_READINESS_* settings that can change results (all but NEUTRAL_ENV); for a source's staging, also
+    without MARTS_ONLY_ENV."""
+    skip = NEUTRAL_ENV | (MARTS_ONLY_ENV if staging else set())
     return ";".join(f"{k}={v}" for k, v in sorted(os.environ.items())
-                    if k.startswith("AI_READINESS_") and k not in NEUTRAL_ENV)
+                    if k.startswith("AI_READINESS_") and k not in skip)
 
 
 def _stat(path: Path) -> list[int] | None:
@@ -153,8 +206,33 @@ def raw_stats(source: Source, paths: Paths, mirror: Path | None) -> dict[str, li
 
 
 def source_fingerprint(source: Source, code: CodeVersion) -> str:
-    """Registry entry + code version of the source's branch (raw file stats are compared separately)."""
-    return _sha("source", repr(source), code.staging(source))
+    """Registry entry, code version of the source's branch, libraries and settings (raw file stats are compared
+    separately)."""
+    return _sha("source", repr(source), code.staging(source), library_versions(), result_settings(staging=True))
+
+
+def published_state(paths: Paths) -> dict | None:
+    """The published release users see: the folder `data/marts/current` points to and the stat of every file
+    under the entries users open (data/marts/ai_readiness.duckdb, parquet/, report/, docs/). None when there is
+    no published warehouse."""
+    from pipelines.lib.publish import PUBLISHED_ENTRIES
+
+    try:
+        release = (paths.marts_dir / "current").resolve(strict=True)
+    except OSError:
+        return None
+    if not paths.published_warehouse.is_file():
+        return None
+    files = {}
+    for entry in PUBLISHED_ENTRIES:
+        path = paths.marts_dir / entry
+        if path.is_file():
+            files[entry] = _stat(path)
+        elif path.is_dir():
+            for file in path.rglob("*"):
+                if file.is_file():
+                    files[file.relative_to(paths.marts_dir).as_posix()] = _stat(file)
+    return {"release": release.name, "files": files}
 
 
 @dataclass(frozen=True)
@@ -236,24 +314,37 @@ class BuildPlan:
 # --- state in the build warehouse ------------------------------------------------------------------------------
 
 
-def read_state(build_warehouse: Path) -> tuple[dict[str, dict], set[str]]:
-    """({key: {"fingerprint", "detail"}}, names of the warehouse's tables); empty without a build warehouse."""
+class Recorded(NamedTuple):
+    """What the build warehouse says about the last builds."""
+
+    state: dict[str, dict]  # key -> {"fingerprint", "detail"}
+    tables: set[str]  # the warehouse's tables
+    failing_checks: set[str]  # '<table>:<check>' recorded as not passed (pipelines.lib.audit)
+
+
+def read_state(build_warehouse: Path) -> Recorded:
+    """The fingerprints of the last successful build, the tables and the failing checks; empty without a build
+    warehouse, or when it cannot be read (damaged: plan a full build, its steps report why)."""
     if not build_warehouse.exists():
-        return {}, set()
+        return Recorded({}, set(), set())
     import duckdb
 
+    from pipelines.lib.audit import AUDIT_TABLE
     from pipelines.lib.warehouse import connect
 
     try:
         with connect(build_warehouse, read_only=True) as connection:
             tables = {r[0] for r in connection.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+            failing = {r[0] for r in connection.execute(
+                f"SELECT check_key FROM {AUDIT_TABLE} WHERE NOT passed").fetchall()} if AUDIT_TABLE in tables else set()
             if STATE_TABLE not in tables:
-                return {}, tables
+                return Recorded({}, tables, failing)
             rows = connection.execute(f"SELECT key, fingerprint, detail FROM {STATE_TABLE}").fetchall()
-    except duckdb.Error:  # unreadable (locked by a running build, damaged): plan a full build; its steps report why
-        return {}, set()
-    return {key: {"fingerprint": fp, "detail": json.loads(detail or "{}")} for key, fp, detail in rows}, tables
+    except duckdb.Error:
+        return Recorded({}, set(), set())
+    state = {key: {"fingerprint": fp, "detail": json.loads(detail or "{}")} for key, fp, detail in rows}
+    return Recorded(state, tables, failing)
 
 
 def _write_state(build_warehouse: Path, upserts: dict[str, tuple[str, dict]], deletes: list[str]) -> None:
@@ -288,11 +379,38 @@ def invalidate(paths: Paths | None = None) -> None:
         connection.execute(f"DROP TABLE IF EXISTS {STATE_TABLE}")
 
 
+_planned = False  # True while `ai-readiness build` runs a plan of this module in this process
+
+
+@contextmanager
+def planned_run():
+    """Around the Dagster run of a plan (`ai-readiness build`): its start does not forget the fingerprints."""
+    global _planned
+    _planned = True
+    try:
+        yield
+    finally:
+        _planned = False
+
+
+def forget_unless_planned(paths: Paths) -> None:
+    """At the start of every Dagster run (pipelines/defs/resources.py). A run this module did not plan (the UI, a
+    schedule, a sensor, `ai-readiness build --select`, or one re-executed from the UI) may rebuild any table with
+    other settings or publish: afterwards the recorded fingerprints would not describe the build warehouse or the
+    published release, so they are forgotten (the next `ai-readiness build` is a full one)."""
+    if not _planned:
+        invalidate(paths)
+
+
 # --- planning ---------------------------------------------------------------------------------------------------
 
 
-def _published_stat(paths: Paths) -> list[int] | None:
-    return _stat(paths.published_warehouse)
+def _check_owner(check_key: str, sources: dict) -> str | None:
+    """The source whose staged table a check is on, MARTS_KEY for the core tables, None for other sources'."""
+    table = check_key.split(":", 1)[0]
+    if table.startswith("stg_"):
+        return table.removeprefix("stg_") if table.removeprefix("stg_") in sources else None
+    return MARTS_KEY
 
 
 def plan_build(paths: Paths | None = None, registry: dict[str, Source] | None = None, *,
@@ -306,7 +424,8 @@ def plan_build(paths: Paths | None = None, registry: dict[str, Source] | None = 
     mirror = mirror_dir() if mirror is True else (mirror or None)
     if full is None:
         full = os.environ.get(FULL_REBUILD_ENV, "").strip() == "1"
-    state, tables = ({}, set()) if full else read_state(paths.build_warehouse)
+    state, tables, failing = Recorded({}, set(), set()) if full else read_state(paths.build_warehouse)
+    failing_by_owner = {_check_owner(check, registry) for check in failing}
     code = CodeVersion.current()
 
     sources = {}
@@ -319,19 +438,21 @@ def plan_build(paths: Paths | None = None, registry: dict[str, Source] | None = 
         elif previous is None:
             reason = "never built"
         elif previous["fingerprint"] != fingerprint:
-            reason = "registry entry or code changed"
+            reason = "registry entry, code, libraries or settings changed"
         elif f"stg_{source_id}" not in tables:
             reason = "staged table missing"
         elif any(v is None for k, v in stats.items() if k.startswith("raw:")):
             reason = "raw file missing"
         elif previous["detail"].get("stats") != stats:
             reason = "raw file changed (stat)"
+        elif source_id in failing_by_owner:
+            reason = "a blocking check failed or was not re-run"
         else:
             reason = ""
         sources[source_id] = SourcePlan(source_id, fingerprint, stats, bool(reason), reason)
 
     marts_fingerprint = _sha(
-        "marts", code.everything(), _library_versions(), _result_settings(),
+        "marts", code.everything(), library_versions(), result_settings(),
         *(f"{s}={p.fingerprint}" for s, p in sorted(sources.items())),
     )
     reasons = {}
@@ -343,16 +464,20 @@ def plan_build(paths: Paths | None = None, registry: dict[str, Source] | None = 
     elif marts_state is None:
         reasons[MARTS_KEY] = "never built"
     elif marts_state["fingerprint"] != marts_fingerprint:
-        reasons[MARTS_KEY] = "code, config, libraries or the source selection changed"
+        reasons[MARTS_KEY] = "code, config, libraries, settings or the source selection changed"
     elif not set(marts_state["detail"].get("tables", [])) <= tables:
         reasons[MARTS_KEY] = "a table of the build warehouse is missing"
-    published_state = state.get(PUBLISHED_KEY)
+    elif MARTS_KEY in failing_by_owner:
+        reasons[MARTS_KEY] = "a blocking check failed or was not re-run"
+    published_record, published_now = state.get(PUBLISHED_KEY), published_state(paths)
     if MARTS_KEY in reasons:
         reasons[PUBLISHED_KEY] = "marts rebuilt"
-    elif published_state is None or published_state["fingerprint"] != marts_fingerprint:
+    elif published_record is None or published_record["fingerprint"] != marts_fingerprint:
         reasons[PUBLISHED_KEY] = "published outputs are not from the current marts"
-    elif published_state["detail"].get("stat") != _published_stat(paths) or not paths.parquet_dir.exists():
-        reasons[PUBLISHED_KEY] = "published outputs missing or replaced"
+    elif published_now is None:
+        reasons[PUBLISHED_KEY] = "no published release (data/marts/current or a file under it is missing)"
+    elif published_record["detail"] != published_now:
+        reasons[PUBLISHED_KEY] = "published outputs missing, replaced or not the recorded release"
     return BuildPlan(sources, marts_fingerprint, MARTS_KEY in reasons, PUBLISHED_KEY in reasons, reasons)
 
 
@@ -394,10 +519,12 @@ def commit(plan: BuildPlan, paths: Paths | None = None, *, published: bool, mirr
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
                 if r[0] != STATE_TABLE)
         upserts[MARTS_KEY] = (plan.marts_fingerprint, {"tables": tables})
-    if published and not changed_during_run:
-        upserts[PUBLISHED_KEY] = (plan.marts_fingerprint, {"stat": _published_stat(paths)})
+    release = published_state(paths) if published and not changed_during_run else None
+    if release is not None:
+        upserts[PUBLISHED_KEY] = (plan.marts_fingerprint, release)
     if upserts:
         _write_state(paths.build_warehouse, upserts, [])
 
 
-__all__ = ["BuildPlan", "SourcePlan", "begin", "commit", "invalidate", "plan_build", "read_state", "SOURCES_ENV"]
+__all__ = ["BuildPlan", "CodeVersion", "Recorded", "SourcePlan", "begin", "commit", "forget_unless_planned",
+           "invalidate", "plan_build", "planned_run", "read_state"]

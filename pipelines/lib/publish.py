@@ -14,6 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
+from pipelines.lib.audit import unaudited
 from pipelines.lib.faults import crash_point
 from pipelines.lib.warehouse import identifier, limit_memory
 
@@ -21,39 +22,26 @@ PUBLISHED_PREFIXES = ("fct_", "dim_", "mart_")
 RELEASES_KEPT = 3
 
 
-AUDIT_TABLE = "_audit_checks"  # in the build warehouse, never published
-
-
 class UnauditedBuild(Exception):
-    """The build warehouse holds tables a blocking check refused: publishing them would skip the audit."""
+    """The build warehouse holds tables a blocking check refused, or that no check has passed since they were
+    (re)built: publishing them would skip the audit."""
 
 
-def record_check(connection, check: str, passed: bool) -> None:
-    """Remember a check's latest outcome (blocking failures and checks that raised count as not passed)."""
-    connection.execute(f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (check_key VARCHAR PRIMARY KEY, "
-                       "passed BOOLEAN NOT NULL, checked_at TIMESTAMP NOT NULL)")
-    connection.execute(f"INSERT OR REPLACE INTO {AUDIT_TABLE} VALUES (?, ?, now())", [check, passed])
-
-
-def _refuse_unaudited(build_warehouse: Path) -> None:
+def _refuse_unaudited(build_warehouse: Path, required_checks) -> None:
     """Dagster skips publishing after a failed blocking check only within that run; a later run of just the
-    publish step (`--select published_marts`, the UI) must not publish what the checks refused."""
-    import duckdb
-
-    connection = duckdb.connect()  # its own instance: the build file attached read-only
-    try:
-        connection.execute("ATTACH ? AS build (READ_ONLY)", [str(build_warehouse)])
-        if not connection.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'build' AND "
-                                  "table_name = ?", [AUDIT_TABLE]).fetchone()[0]:
-            return
-        failing = [r[0] for r in connection.execute(
-            f"SELECT check_key FROM build.{AUDIT_TABLE} WHERE NOT passed ORDER BY 1").fetchall()]
-    finally:
-        connection.close()
+    publish step (`--select published_marts`, the UI) must not publish what the checks refused, nor a table
+    rebuilt by a run that was killed before its checks ran (pipelines.lib.audit)."""
+    failing, missing = unaudited(build_warehouse, tuple(required_checks))
+    problems = []
     if failing:
-        raise UnauditedBuild(f"not publishing: blocking checks failed on the build warehouse "
-                             f"({', '.join(failing)}); fix the input and run a build that re-runs them "
-                             "(e.g. `ai-readiness build`)")
+        problems.append(f"blocking checks failed, or were not re-run since their table was rebuilt "
+                        f"({', '.join(failing)})")
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" (+{len(missing) - 10} more)" if len(missing) > 10 else "")
+        problems.append(f"blocking checks never ran on this build warehouse ({shown})")
+    if problems:
+        raise UnauditedBuild(f"not publishing: {'; '.join(problems)}; fix the input and run a build that "
+                             "re-runs them (e.g. `ai-readiness build`)")
 
 
 def published_tables(connection) -> list[str]:
@@ -164,9 +152,10 @@ def _ensure_entry_links(marts_dir: Path) -> None:
         _swap_symlink(link, marts_dir / "current" / entry)
 
 
-def publish(build_warehouse: Path, marts_dir: Path) -> dict[str, int]:
-    """Publish every fct_/dim_/mart_ table; returns row counts per table."""
-    _refuse_unaudited(build_warehouse)
+def publish(build_warehouse: Path, marts_dir: Path, required_checks=()) -> dict[str, int]:
+    """Publish every fct_/dim_/mart_ table; returns row counts per table. Refuses (UnauditedBuild) while a
+    recorded check is not passed or one of `required_checks` ('<table>:<check>') was never recorded."""
+    _refuse_unaudited(build_warehouse, required_checks)
     releases = marts_dir / ".releases"
     releases.mkdir(parents=True, exist_ok=True)
     _remove_partial_releases(releases)

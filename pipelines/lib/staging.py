@@ -219,7 +219,9 @@ def _native_summary(connection, reads: dict) -> tuple[pd.DataFrame, set[int]]:
 
 
 def stage_source_into(connection, source: Source, fetched: list[FetchedFile], table: str) -> int:
-    """Stage one source into `table` (replaced atomically); returns its row count."""
+    """Stage one source into `table` (replaced atomically, its recorded check outcomes marked not passed in the
+    same transaction); returns its row count."""
+    from pipelines.lib.audit import mark_rebuilt
     from pipelines.lib.warehouse import identifier, replace_table_from_frame
 
     identifier(table)
@@ -279,6 +281,7 @@ def stage_source_into(connection, source: Source, fetched: list[FetchedFile], ta
                     LEFT JOIN _stg_ids AS ids ON ids.source_code IS NOT DISTINCT FROM p.source_code
                     LEFT JOIN _stg_flags AS fl ON fl.note IS NOT DISTINCT FROM p.note
                     ORDER BY p._file, p._rn, p._col""")
+            mark_rebuilt(connection, table)  # its last check outcome described the old content
             crash_point("staging:uncommitted")
             connection.execute("COMMIT")
         except BaseException:

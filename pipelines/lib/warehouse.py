@@ -79,30 +79,42 @@ def transaction(connection) -> Iterator[None]:
 
 
 def build_table(connection, layer: str, table: str) -> int:
-    """(Re)create `table` from its SQL file in one transaction; return its row count."""
+    """(Re)create `table` from its SQL file in one transaction, which also marks its checks' recorded outcomes
+    not passed (pipelines.lib.audit.mark_rebuilt); return its row count."""
+    from pipelines.lib.audit import mark_rebuilt
+
     with transaction(connection):
         connection.execute(f"CREATE OR REPLACE TABLE {identifier(table)} AS\n{sql_text(layer, table)}")
+        mark_rebuilt(connection, table)
     return connection.execute(f"SELECT count(*) FROM {identifier(table)}").fetchone()[0]
 
 
 def build_view(connection, layer: str, view: str) -> int:
-    """(Re)create `view` from its SQL file (replacing a table of that name left by an older build); return its
-    row count. For relations that only filter and rename another's rows: a view copies nothing."""
+    """(Re)create `view` from its SQL file (replacing a table of that name left by an older build), its checks'
+    recorded outcomes marked not passed; return its row count. For relations that only filter and rename
+    another's rows: a view copies nothing."""
+    from pipelines.lib.audit import mark_rebuilt
+
     name = identifier(view)
     with transaction(connection):
         if connection.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                               "AND schema_name = 'main' AND table_name = ?", [view]).fetchone()[0]:
             connection.execute(f"DROP TABLE {name}")
         connection.execute(f"CREATE OR REPLACE VIEW {name} AS\n{sql_text(layer, view)}")
+        mark_rebuilt(connection, view)
     return connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
 
 
 def replace_table_from_frame(connection, table: str, frame) -> int:
-    """Swap a table's content for a pandas frame atomically (readers of the build warehouse never see half)."""
+    """Swap a table's content for a pandas frame atomically (readers of the build warehouse never see half); its
+    checks' recorded outcomes are marked not passed in the same transaction (pipelines.lib.audit.mark_rebuilt)."""
+    from pipelines.lib.audit import mark_rebuilt
+
     connection.register("_incoming_frame", frame)
     try:
         with transaction(connection):
             connection.execute(f"CREATE OR REPLACE TABLE {identifier(table)} AS SELECT * FROM _incoming_frame")
+            mark_rebuilt(connection, table)
     finally:
         connection.unregister("_incoming_frame")
     return len(frame)

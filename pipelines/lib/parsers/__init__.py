@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import pandas as pd
+if TYPE_CHECKING:  # only in annotations: planning a build (pipelines.lib.incremental) reads PARSERS without pandas
+    import pandas as pd
 
 PARSER_COLUMNS = [
     "source_code",
