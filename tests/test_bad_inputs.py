@@ -64,10 +64,10 @@ def _environment(values: dict[str, str]):
 
 
 def build_in_process(source_id: str, data_dir: Path, mirror: Path,
-                     registry_dir: Path | None = None) -> tuple[int, str]:
+                     registry_dir: Path | None = None, env_extra: dict | None = None) -> tuple[int, str]:
     """`ai-readiness build` (pipelines.cli.main) here, with fresh Dagster definitions; returns (exit code, stderr)."""
     env = {"AI_READINESS_DATA_DIR": str(data_dir), "AI_READINESS_MIRROR": str(mirror),
-           "AI_READINESS_SOURCES": source_id, "AI_READINESS_LOG_LEVEL": "CRITICAL"}
+           "AI_READINESS_SOURCES": source_id, "AI_READINESS_LOG_LEVEL": "CRITICAL", **(env_extra or {})}
     if registry_dir is not None:
         env["AI_READINESS_REGISTRY_DIR"] = str(registry_dir)
     with _environment(env), _fresh_definitions():
@@ -473,6 +473,31 @@ def _rows_named(line: str) -> set[int]:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_is_refused_and_the_release_kept(name, baselines, tmp_path):
+    _refused_and_release_kept(name, baselines, tmp_path)
+
+
+# The suites' rules, with every table forced down the large-table path (suites compiled to DuckDB SQL,
+# pipelines/lib/validation/sql_runner.py): the same refusals, the same lines.
+SQL_PATH_CASES = ["duplicated_rows", "aggregate_with_country_code", "share_over_100", "future_year",
+                  "year_before_range", "eurostat_decimal_comma_lost"]
+
+
+@pytest.mark.parametrize("name", SQL_PATH_CASES)
+def test_bad_input_is_refused_on_the_sql_path(name, baselines, tmp_path, monkeypatch):
+    from pipelines.lib.validation import sql_runner
+
+    validated, original = [], sql_runner.run_suite_sql
+
+    def spy(spec, connection, table, **kwargs):
+        validated.append(table)
+        return original(spec, connection, table, **kwargs)
+
+    monkeypatch.setattr(sql_runner, "run_suite_sql", spy)
+    source_id = _refused_and_release_kept(name, baselines, tmp_path, {"AI_READINESS_GX_MAX_ROWS": "0"})
+    assert validated[:1] == [f"stg_{source_id}"]  # the staged check ran in SQL (and refused: nothing downstream)
+
+
+def _refused_and_release_kept(name: str, baselines, tmp_path: Path, env_extra: dict | None = None) -> str:
     source_id = EUROSTAT if name.startswith("eurostat_") else WDI
     baseline = baselines(source_id)
     data_dir, mirror = case_workspace(baseline, tmp_path)
@@ -480,7 +505,7 @@ def test_bad_input_is_refused_and_the_release_kept(name, baselines, tmp_path):
     assert expect.source == source_id
     registry = None if name in KEEP_REGISTRY else patched_registry(mirror, source_id, tmp_path / "registry")
 
-    code, stderr = build_in_process(source_id, data_dir, mirror, registry)
+    code, stderr = build_in_process(source_id, data_dir, mirror, registry, env_extra)
 
     line = _failure_line(stderr, expect)
     assert expect.source in line and f"rule={expect.rule}" in line
@@ -497,6 +522,7 @@ def test_bad_input_is_refused_and_the_release_kept(name, baselines, tmp_path):
     else:
         assert code != 0 and "FAILED" in stderr
         assert after == baseline.snapshot  # the last release is byte-identical
+    return source_id
 
 
 def test_refusal_end_to_end_in_a_fresh_process(baselines, tmp_path):

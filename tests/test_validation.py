@@ -261,3 +261,22 @@ def test_registry_dir_env_points_the_loader_at_a_copy(tmp_path, monkeypatch):
     monkeypatch.setenv("AI_READINESS_REGISTRY_DIR", str(tmp_path))
     monkeypatch.delenv("AI_READINESS_SOURCES", raising=False)
     assert list(load_registry()) == ["worldbank_wdi"]
+
+
+def test_duplicate_keys_check_lists_each_repeated_key_with_its_rows(tmp_path):
+    """sql/checks/fct_indicator_values__duplicate_keys.sql: repeated keys (a missing iso3 repeats too, as in GROUP
+    BY), most repeated first, each with its raw_file:raw_row list; nothing for unique keys."""
+    import duckdb
+
+    from pipelines.lib.warehouse import sql_text
+
+    facts = _facts([("src", "a", "JPN", "2020", 1.0, "f.csv", "2"), ("src", "a", "JPN", "2020", 1.0, "f.csv", "3"),
+                    ("src", "a", None, "2020", 1.0, "f.csv", "4"), ("src", "a", None, "2020", 1.0, "f.csv", "5"),
+                    ("src", "a", None, "2020", 1.0, "f.csv", "6"), ("src", "a", "USA", "2020", 1.0, "f.csv", "7")])
+    connection = duckdb.connect(str(_warehouse(tmp_path / "w.duckdb", facts)), read_only=True)
+    try:
+        found = connection.execute(sql_text("checks", "fct_indicator_values__duplicate_keys")).fetchall()
+    finally:
+        connection.close()
+    assert [(r[2], r[4], sorted(r[5].split("; "))) for r in found] == [
+        (None, 3, ["f.csv:4", "f.csv:5", "f.csv:6"]), ("JPN", 2, ["f.csv:2", "f.csv:3"])]

@@ -1,7 +1,9 @@
 """Asset checks. Every check is blocking: a failure with severity ERROR stops everything downstream, including
 `published_marts`; rules config/validation.yaml marks `warn` fail with severity WARN and let the build publish.
 
-- `gx_suite` on every `stg_<source_id>` and every mart: the Great Expectations suites of pipelines.lib.validation;
+- `gx_suite` on every `stg_<source_id>` and every mart: the Great Expectations suites of pipelines.lib.validation,
+  run by GX on the table in pandas, or, above `gx_max_rows` (config/validation.yaml), compiled to SQL and run in
+  DuckDB so that only counts and failing samples are read (metadata `validated_by`: gx or duckdb_sql);
 - `release_coverage`, `release_focus_country`, `release_value_moves` on fct_indicator_values: this build against
   the last published warehouse;
 - `duplicate_keys`, `unknown_iso3` on fct_indicator_values: SQL in sql/checks/.
@@ -48,6 +50,9 @@ def _result(outcome) -> dg.AssetCheckResult:
         metadata["data_docs"] = dg.MetadataValue.path(outcome.data_docs)
     if outcome.note:
         metadata["note"] = outcome.note
+    if outcome.validated_by:
+        metadata["validated_by"] = outcome.validated_by
+        metadata["gx_rows"] = outcome.gx_rows or 0
     return dg.AssetCheckResult(passed=not outcome.failures, severity=severity, metadata=metadata)
 
 
@@ -67,12 +72,15 @@ def _audited(project: ProjectPaths, asset: str, name: str, evaluate) -> dg.Asset
             record_check(connection, f"{asset}:{name}", passed)
 
 
-def _read_table(project: ProjectPaths, table: str):
-    from pipelines.lib.warehouse import identifier
+def _validate(project: ProjectPaths, table: str, run_name: str):
+    """The table's suite, by the path its size calls for (pipelines.lib.validation.validate_table): a large table
+    is never read into pandas. Data Docs pages are written per check, their index once per run (the project
+    resource's teardown, pipelines/defs/resources.py)."""
+    from pipelines.lib.validation import validate_table
 
     crash_point(f"check:{table}")
     with project.build_warehouse(read_only=True) as connection:
-        return connection.execute(f"SELECT * FROM {identifier(table)}").df()
+        return validate_table(connection, table, docs_dir=_docs_dir(project), run_name=run_name, build_index=False)
 
 
 def _docs_dir(project: ProjectPaths):
@@ -89,11 +97,8 @@ def staged_gx_check(source_id: str) -> dg.AssetChecksDefinition:
         "valid range, row count within bounds.",
     )
     def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
-        from pipelines.lib.validation import validate_staged
-
-        return _audited(project, f"stg_{source_id}", "gx_suite", lambda: _result(validate_staged(
-            source_id, _read_table(project, f"stg_{source_id}"), docs_dir=_docs_dir(project),
-            run_name=context.run.run_id)))
+        table = f"stg_{source_id}"
+        return _audited(project, table, "gx_suite", lambda: _result(_validate(project, table, context.run.run_id)))
 
     return _check
 
@@ -102,10 +107,7 @@ def mart_gx_check(table: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=table, name="gx_suite", blocking=True,
                     description=f"Great Expectations suite of {table} (pipelines/lib/validation/suites.py).")
     def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
-        from pipelines.lib.validation import validate_mart
-
-        return _audited(project, table, "gx_suite", lambda: _result(validate_mart(
-            table, _read_table(project, table), docs_dir=_docs_dir(project), run_name=context.run.run_id)))
+        return _audited(project, table, "gx_suite", lambda: _result(_validate(project, table, context.run.run_id)))
 
     return _check
 

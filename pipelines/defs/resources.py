@@ -32,14 +32,32 @@ class ProjectPaths(dg.ConfigurableResource):
 
         with build_lock(self.paths().marts_dir):
             incremental.forget_unless_planned(self.paths())
-            with super().yield_for_execution(context) as resource:
-                yield resource
+            try:
+                with super().yield_for_execution(context) as resource:
+                    yield resource
+            finally:
+                _finish_data_docs()
 
     @contextmanager
     def build_warehouse(self, read_only: bool = False):
         """The write side of write-audit-publish: users never open this file; publish copies it when checks pass."""
         with warehouse.connect(self.paths().build_warehouse, read_only=read_only) as connection:
             yield connection
+
+
+def _finish_data_docs() -> None:
+    """The checks render their Data Docs pages without the index page; write it once, at the end of the run (in
+    the process that holds the results: the executor is in-process). Nothing to do if no suite ran."""
+    import logging
+    import sys
+
+    runner = sys.modules.get("pipelines.lib.validation.runner")  # not imported: no suite ran, and no GX import
+    if runner is None:
+        return
+    try:
+        runner.finish_data_docs()
+    except Exception:  # the docs are a report: a failure to render them must not fail the build
+        logging.getLogger(__name__).exception("writing the Data Docs index failed")
 
 
 # In-process: one process, steps one after another, so exactly one step writes the DuckDB file at a time

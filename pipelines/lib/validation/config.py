@@ -11,6 +11,7 @@ from pipelines.lib.settings import CONFIG_DIR
 
 VALIDATION_FILE = CONFIG_DIR / "validation.yaml"
 BLOCKING, WARN = "blocking", "warn"
+GX_MAX_ROWS_ENV = "AI_READINESS_GX_MAX_ROWS"  # overrides `gx_max_rows` (0: every non-empty table takes the SQL path)
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class ValidationConfig:
     raw_files: dict = field(default_factory=dict)
     max_samples: int = 10
     known_exceptions: tuple = ()
+    gx_max_rows: int = 250_000
+    gx_sample_rows: int = 1_000
 
     @property
     def focus_country(self) -> str:
@@ -41,6 +44,18 @@ class ValidationConfig:
     def row_count_bounds(self, table: str) -> tuple[int | None, int | None]:
         bounds = self.row_counts.get(table) or self.row_counts.get("default") or {}
         return bounds.get("min"), bounds.get("max")
+
+    def gx_row_limit(self) -> int:
+        """Tables with more rows than this are validated by compiled SQL in DuckDB instead of GX on pandas:
+        $AI_READINESS_GX_MAX_ROWS, else validation.yaml's gx_max_rows."""
+        import os
+
+        configured = os.environ.get(GX_MAX_ROWS_ENV, "").strip()
+        if not configured:
+            return self.gx_max_rows
+        if not configured.isdigit():
+            raise ValueError(f"{GX_MAX_ROWS_ENV}={configured!r} is not a row count")
+        return int(configured)
 
     def release_setting(self, key: str, default):
         return self.release.get(key, default)
@@ -78,6 +93,8 @@ def _load(path: Path, mtime_ns: int) -> ValidationConfig:
         release=dict(doc.get("release") or {}),
         raw_files=dict(doc.get("raw_files") or {}),
         max_samples=int(doc.get("max_samples", 10)),
+        gx_max_rows=int(doc.get("gx_max_rows", ValidationConfig.gx_max_rows)),
+        gx_sample_rows=int(doc.get("gx_sample_rows", ValidationConfig.gx_sample_rows)),
         known_exceptions=tuple(doc.get("known_exceptions") or ()),
     )
 

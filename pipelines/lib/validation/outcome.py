@@ -104,6 +104,8 @@ class Outcome:
     rules_checked: int = 0
     data_docs: str | None = None
     note: str | None = None
+    validated_by: str | None = None  # suites: "gx" (pandas frame) or "duckdb_sql" (compiled, in the warehouse)
+    gx_rows: int | None = None  # rows GX saw: all of them, or the bounded frame behind a large table's Data Docs
 
     @property
     def passed(self) -> bool:
@@ -130,7 +132,8 @@ class Outcome:
     def as_dict(self) -> dict:
         return {"suite": self.suite, "passed": self.passed, "rows": self.rows, "rules_checked": self.rules_checked,
                 "failures": [f.as_dict() for f in self.failures], "accepted": self.accepted,
-                "data_docs": self.data_docs, "note": self.note}
+                "data_docs": self.data_docs, "note": self.note, "validated_by": self.validated_by,
+                "gx_rows": self.gx_rows}
 
 
 def sample_from_record(record: dict, column: str | None) -> dict:

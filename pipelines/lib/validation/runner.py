@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.lib.validation.compiler import columns_read
 from pipelines.lib.validation.config import ValidationConfig, load_config
 from pipelines.lib.validation.outcome import Failure, Outcome, sample_from_record
 from pipelines.lib.validation.suites import SuiteSpec
@@ -22,7 +23,8 @@ DATASOURCE = "ai_readiness"
 BATCH = "whole_frame"
 SITE = "ai_readiness_docs"
 _LOCK = threading.Lock()
-_STATE: dict = {}  # "context": the one GX context; "docs": (docs_dir, run_name) the site currently targets
+_STATE: dict = {}  # "context": the one GX context; "docs": (docs_dir, run_name) the site currently targets;
+# "index_pending": results were rendered without the index page (finish_data_docs writes it)
 
 
 def gx_context():
@@ -79,12 +81,15 @@ def _validation_definition(context, spec: SuiteSpec):
 
 
 def run_suite(spec: SuiteSpec, frame: pd.DataFrame, *, config: ValidationConfig | None = None,
-              docs_dir: Path | None = None, run_name: str | None = None) -> Outcome:
+              docs_dir: Path | None = None, run_name: str | None = None, build_index: bool = True) -> Outcome:
     """Validate `frame` against `spec`; Data Docs for the result go to docs_dir when given.
 
     COMPLETE results give every failing row's position (unexpected_index_list); lineage and values are then read
     from the frame in one vectorised step. (Asking GX for `unexpected_index_column_names` instead costs a Python
     loop per failing row and column: minutes when a whole file is wrong, e.g. a unit change.)
+
+    build_index=False renders only this result's page: the Dagster checks leave the index page (about 0.15 s, a
+    quarter of a small table's check) to finish_data_docs() once at the end of the run.
     """
     config = config or load_config()
     frame = frame.reset_index(drop=True)  # failing rows are reported by position: it must be 0..n-1
@@ -101,79 +106,168 @@ def run_suite(spec: SuiteSpec, frame: pd.DataFrame, *, config: ValidationConfig 
     )
     outcome = to_outcome(spec, result, frame, config)
     outcome.rules_checked = len(result.results)
+    outcome.validated_by = "gx"
+    outcome.gx_rows = len(frame)
     if docs_dir is not None:
         new = [key for key in store.list_keys() if key not in before]
-        context.build_data_docs(site_names=[SITE], resource_identifiers=new)
+        context.build_data_docs(site_names=[SITE], resource_identifiers=new, build_index=build_index)
+        _STATE["index_pending"] = not build_index
         outcome.data_docs = str(Path(docs_dir) / "index.html")
     return outcome
+
+
+def finish_data_docs() -> bool:
+    """Write the Data Docs index page if results were rendered without it (once per run, from the Dagster
+    resource's teardown); True when it wrote one."""
+    with _LOCK:
+        pending = _STATE.pop("index_pending", False)
+    if not pending or "context" not in _STATE:
+        return False
+    _STATE["context"].build_data_docs(site_names=[SITE], resource_identifiers=[], build_index=True)
+    return True
 
 
 def to_outcome(spec: SuiteSpec, result, frame: pd.DataFrame, config: ValidationConfig) -> Outcome:
     """GX's validation result -> Failures with rule, column, count and samples named raw_file:raw_row."""
     outcome = Outcome(suite=spec.name, rows=len(frame))
-    merged: dict[str, Failure] = {}
-    for evr in result.results:
+    failures = []
+    for evr in in_suite_order(spec, result.results):
         if evr.success:
             continue
         expectation = evr.expectation_config
-        meta = expectation.meta or {}
-        rule = meta.get("rule", expectation.type)
-        column = expectation.kwargs.get("column")
-        message = meta.get("message", expectation.type)
-        info = evr.exception_info or {}
-        if info.get("raised_exception"):
-            failure = Failure(rule, config.is_blocking(rule), f"{message}: could not be evaluated "
-                              f"({str(info.get('exception_message', '')).splitlines()[0][:200]})", 1, column,
-                              spec.source_id)
+        rule, column, message = describe(expectation)
+        missing = [c for c in columns_read(expectation) if c not in frame.columns]
+        error = _raised(evr.exception_info)
+        if missing:
+            failures.append(not_evaluated(spec, config, expectation, f"no column {missing} in {spec.name}"))
+        elif error is not None:
+            failures.append(not_evaluated(spec, config, expectation, error))
+        elif "unexpected_count" not in (evr.result or {}):  # table-level: row count, columns
+            failures.append(table_failure(spec, config, expectation, (evr.result or {}).get("observed_value"),
+                                          list(frame.columns)))
         else:
-            expected_columns = expectation.kwargs.get("column_list") or expectation.kwargs.get("column_set")
-            failure = _failure_from_result(spec, rule, column, message, evr.result or {}, frame, config, outcome,
-                                           expected_columns)
-            if failure is None:
-                continue
-        key = f"{rule}|{column}|{message}"
-        if key in merged:  # e.g. two unique-key expectations of one rule
-            merged[key].count += failure.count
-            merged[key].samples += failure.samples
-        else:
-            merged[key] = failure
-    outcome.failures = list(merged.values())
+            result_dict = evr.result
+            positions = [p for p in result_dict.get("unexpected_index_list") or []
+                         if isinstance(p, (int, np.integer))]
+            columns = failing_columns(spec, column, frame.columns)
+            failing = frame.iloc[positions][columns] if positions else frame.iloc[0:0][columns]
+            failures.append(row_failure(spec, config, outcome, expectation,
+                                        int(result_dict.get("unexpected_count") or 0), failing))
+    outcome.failures = merge_failures(failures)
     return outcome
 
 
-def _failure_from_result(spec, rule, column, message, result: dict, frame, config, outcome,
-                         expectation_columns=None) -> Failure | None:
-    blocking = config.is_blocking(rule)
-    if "unexpected_count" not in result:  # table-level: row count, columns
-        observed = result.get("observed_value")
-        if rule == "expected_columns":
-            expected = list(expectation_columns or [])
-            missing = [c for c in expected if c not in frame.columns]
-            extra = [c for c in frame.columns if c not in expected]
-            message = f"{message}; missing {missing}, unexpected {extra}" if (missing or extra) else \
-                f"{message}; got them in the order {list(frame.columns)}"
-        elif observed is not None:
-            message = f"{message}; got {observed}"
-        return Failure(rule, blocking, message, 1, None, spec.source_id)
-    positions = [p for p in result.get("unexpected_index_list") or [] if isinstance(p, (int, np.integer))]
-    columns = [c for c in dict.fromkeys([*spec.index_columns, *([column] if column else [])]) if c in frame]
-    failing = frame.iloc[positions][columns] if positions else frame.iloc[0:0][columns]
+def in_suite_order(spec: SuiteSpec, results) -> list:
+    """GX returns results grouped by column; report them in the suite's own order (as the SQL path does)."""
+    position = {_identity(e): i for i, e in enumerate(spec.suite.expectations)}
+    return sorted(results, key=lambda evr: position.get(_identity(evr.expectation_config), len(position)))
+
+
+def _identity(expectation) -> str:
+    import json
+
+    config = getattr(expectation, "configuration", expectation)
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}  # GX adds the batch it ran on
+    return json.dumps([config.type, kwargs, config.meta], sort_keys=True, default=str)
+
+
+# --- shared with the DuckDB SQL path (sql_runner.py): one Outcome, whichever engine found the rows ---------------
+
+
+def describe(expectation) -> tuple[str, str | None, str]:
+    """(rule, column, message) of an expectation (its meta, else its type)."""
+    config = getattr(expectation, "configuration", expectation)
+    meta = config.meta or {}
+    return meta.get("rule", config.type), config.kwargs.get("column"), meta.get("message", config.type)
+
+
+def _raised(info) -> str | None:
+    """The first error GX caught while evaluating an expectation, if any (exception_info is flat, or keyed by
+    metric)."""
+    info = info or {}
+    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for entry in entries:
+        if entry.get("raised_exception"):
+            text = str(entry.get("exception_message") or "").strip()
+            return (text.splitlines() or [""])[0][:200]
+    return None
+
+
+def not_evaluated(spec: SuiteSpec, config: ValidationConfig, expectation, reason: str) -> Failure:
+    rule, column, message = describe(expectation)
+    return Failure(rule, config.is_blocking(rule), f"{message}: could not be evaluated ({reason})", 1, column,
+                   spec.source_id)
+
+
+def table_failure(spec: SuiteSpec, config: ValidationConfig, expectation, observed, table_columns: list[str]
+                  ) -> Failure:
+    """A failed table-level rule (row count, columns): one failure, no rows."""
+    rule, _, message = describe(expectation)
+    config_kwargs = getattr(expectation, "configuration", expectation).kwargs
+    if rule == "expected_columns":
+        expected = list(config_kwargs.get("column_list") or config_kwargs.get("column_set") or [])
+        missing = [c for c in expected if c not in table_columns]
+        extra = [c for c in table_columns if c not in expected]
+        message = f"{message}; missing {missing}, unexpected {extra}" if (missing or extra) else \
+            f"{message}; got them in the order {list(table_columns)}"
+    elif observed is not None:
+        message = f"{message}; got {observed}"
+    return Failure(rule, config.is_blocking(rule), message, 1, None, spec.source_id)
+
+
+def failing_columns(spec: SuiteSpec, column: str | None, table_columns) -> list[str]:
+    """What a failing row is reported with: the spec's index columns (lineage first), then the rule's column."""
+    return [c for c in dict.fromkeys([*spec.index_columns, *([column] if column else [])]) if c in table_columns]
+
+
+def excepted_cell_columns(spec: SuiteSpec, columns) -> tuple[str | None, ...]:
+    """The columns naming a row's cell (source_id, indicator_id, entity, period) among `columns`; None where the
+    failing rows do not carry one (source_id: the suite's own source)."""
+    entity = "entity_code" if "entity_code" in columns else ("iso3" if "iso3" in columns else None)
+    return tuple(c if c in columns else None for c in ("source_id", "indicator_id")) + \
+        (entity, "period" if "period" in columns else None)
+
+
+def row_failure(spec: SuiteSpec, config: ValidationConfig, outcome: Outcome, expectation, unexpected_count: int,
+                failing: pd.DataFrame) -> Failure | None:
+    """A failed row-level rule. `failing` holds the failing rows in table order (failing_columns), at least every
+    one a reviewed exception covers and the first max_samples others; excepted rows go to outcome.accepted and
+    out of the count."""
+    rule, column, message = describe(expectation)
     exceptions = config.excepted_cells(rule, spec.source_id)
+    n_failing = len(failing)
     if exceptions and len(failing):
+        source, indicator, entity, period = excepted_cell_columns(spec, failing.columns)
         cell = pd.Series(list(zip(
-            failing["source_id"] if "source_id" in failing else pd.Series(spec.source_id, index=failing.index),
-            failing.get("indicator_id"), failing.get("entity_code", failing.get("iso3")), failing.get("period"),
+            failing[source] if source else pd.Series(spec.source_id, index=failing.index),
+            *(failing[c] if c else pd.Series(None, index=failing.index, dtype=object)
+              for c in (indicator, entity, period)),
         )), index=failing.index).map(lambda t: tuple(map(_text, t)))
         excepted = cell.isin(exceptions)
         for record in failing[excepted].to_dict("records"):
             outcome.accepted.append({"rule": rule, **sample_from_record(_lineage(record, spec), column)})
         failing = failing[~excepted]
-    count = int(result.get("unexpected_count") or 0) - (len(positions) - len(failing))
+    count = unexpected_count - (n_failing - len(failing))
     if count <= 0:
         return None
     samples = [sample_from_record(_lineage(r, spec), column)
                for r in failing.head(config.max_samples).to_dict("records")]
-    return Failure(rule, blocking, message, count, column, spec.source_id, samples)
+    return Failure(rule, config.is_blocking(rule), message, count, column, spec.source_id, samples)
+
+
+def merge_failures(failures) -> list[Failure]:
+    """One Failure per (rule, column, message): e.g. the two unique-key expectations of one rule add up."""
+    merged: dict[str, Failure] = {}
+    for failure in failures:
+        if failure is None:
+            continue
+        key = f"{failure.rule}|{failure.column}|{failure.message}"
+        if key in merged:
+            merged[key].count += failure.count
+            merged[key].samples += failure.samples
+        else:
+            merged[key] = failure
+    return list(merged.values())
 
 
 def _text(value) -> str | None:
