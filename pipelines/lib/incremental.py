@@ -348,13 +348,12 @@ def read_state(build_warehouse: Path) -> Recorded:
 
 
 def _write_state(build_warehouse: Path, upserts: dict[str, tuple[str, dict]], deletes: list[str]) -> None:
-    from pipelines.lib.warehouse import connect
+    from pipelines.lib.warehouse import connect, transaction
 
     with connect(build_warehouse) as connection:
         connection.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (key VARCHAR PRIMARY KEY, "
                            "fingerprint VARCHAR NOT NULL, detail VARCHAR, recorded_at TIMESTAMPTZ)")
-        connection.execute("BEGIN")
-        try:
+        with transaction(connection):
             keys = [*deletes, *upserts]
             if keys:
                 connection.execute(f"DELETE FROM {STATE_TABLE} WHERE key IN (SELECT unnest(?))", [keys])
@@ -362,10 +361,6 @@ def _write_state(build_warehouse: Path, upserts: dict[str, tuple[str, dict]], de
                 connection.executemany(
                     f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, now())",
                     [[key, fp, json.dumps(detail, sort_keys=True)] for key, (fp, detail) in upserts.items()])
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
 
 
 def invalidate(paths: Paths | None = None) -> None:

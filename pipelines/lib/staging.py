@@ -222,7 +222,7 @@ def stage_source_into(connection, source: Source, fetched: list[FetchedFile], ta
     """Stage one source into `table` (replaced atomically, its recorded check outcomes marked not passed in the
     same transaction); returns its row count."""
     from pipelines.lib.audit import mark_rebuilt
-    from pipelines.lib.warehouse import identifier, replace_table_from_frame
+    from pipelines.lib.warehouse import identifier, replace_table_from_frame, transaction
 
     identifier(table)
     if set(STAGED_COLUMNS) - set(_NATIVE_STAGED) or not source.data_files:
@@ -267,8 +267,7 @@ def stage_source_into(connection, source: Source, fetched: list[FetchedFile], ta
             registered.append(name)
         select = ", ".join(f"{_NATIVE_STAGED[c].format(source_id=_sql_literal(source.source_id))} AS {c}"
                            for c in STAGED_COLUMNS)
-        connection.execute("BEGIN")
-        try:
+        with transaction(connection):
             for number, batch in enumerate(_batches(parts)):  # batches of files: bounded memory, file order kept
                 connection.execute(f"""
                     {f"CREATE OR REPLACE TABLE {table} AS" if number == 0 else f"INSERT INTO {table}"}
@@ -283,10 +282,6 @@ def stage_source_into(connection, source: Source, fetched: list[FetchedFile], ta
                     ORDER BY p._file, p._rn, p._col""")
             mark_rebuilt(connection, table)  # its last check outcome described the old content
             crash_point("staging:uncommitted")
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
     finally:
         for name in registered:
             connection.unregister(name)
