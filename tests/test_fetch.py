@@ -12,6 +12,7 @@ import struct
 import threading
 import time
 import zipfile
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -134,16 +135,25 @@ class _Server(ThreadingHTTPServer):
         pass
 
 
-@pytest.fixture()
-def server():
+@contextmanager
+def serving():
+    """The scripted server on a free 127.0.0.1 port, in a thread; yields its _App (routes, request log)."""
     httpd = _Server(("127.0.0.1", 0), _Handler)
     httpd.app = _App(httpd.server_address[1])
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield httpd.app
-    httpd.app.stop.set()
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield httpd.app
+    finally:
+        httpd.app.stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture()
+def server():
+    with serving() as app:
+        yield app
 
 
 # --- helpers --------------------------------------------------------------------------------------------------

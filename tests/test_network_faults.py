@@ -11,7 +11,6 @@ AI_READINESS_ALLOW_LOCAL_HTTP=1); AI_READINESS_HTTP_LIMITS shortens the timeouts
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import yaml
 
 from pipelines.lib.registry import SOURCES_DIR
 from tests.fault_support import WDI, BuildServer, byte_snapshot, copy_data_dir, leftovers, server_env
-from tests.test_fetch import _App, _Handler, _Server, ok, redirect, reset, stall
+from tests.test_fetch import ok, redirect, reset, serving, stall
 
 FAULTY = "raw/datahub_world-development-indicators/it.net.secr.p6/data.csv"  # ~158 kB, a data file
 LIMITS = {"connect_timeout": 1, "read_timeout": 0.5, "total_timeout": 5, "attempts": 3, "backoff_seconds": 0.05,
@@ -30,14 +29,8 @@ HTML = b"<!DOCTYPE html>\n<html><head><title>Please sign in</title></head><body>
 
 @pytest.fixture(scope="module")
 def hostile():
-    httpd = _Server(("127.0.0.1", 0), _Handler)
-    httpd.app = _App(httpd.server_address[1])
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield httpd.app
-    httpd.app.stop.set()
-    httpd.shutdown()
-    httpd.server_close()
+    with serving() as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
