@@ -212,7 +212,8 @@ def reader_loop(marts: str, stop_file: str, allowed_file: str, out_file: str) ->
         for path in sorted((marts_dir / "parquet").rglob("*.parquet")):
             name = str(path.relative_to(marts_dir / "parquet"))
             try:
-                table = pq.read_table(path)
+                with path.open("rb") as handle:  # one open: read_table(path) opens twice (schema, then data)
+                    table = pq.read_table(handle)
                 if table.num_rows not in allowed["parquet_rows"].get(name, []):
                     problem(name, f"{table.num_rows} rows, a complete release has {allowed['parquet_rows'].get(name)}")
                 if name == f"{FOCUS_TABLE}.parquet":
