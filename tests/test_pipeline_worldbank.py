@@ -88,3 +88,17 @@ def test_parquet_exports_match_the_warehouse(published_db, built):
             fresh.close()
         assert got == expected > 0
     assert not list(Path(built / "marts").glob("parquet/*.tmp*"))
+
+
+def test_data_docs_hold_one_page_per_suite_of_the_build(built):
+    """The checks store results and the run renders the site once at its end: every GX suite of the build has its
+    validation page and its suite page, the index links them, and no page is missing or left over."""
+    from pipelines.defs.checks import audited_check_keys
+
+    docs = built / "marts" / "data_docs"
+    suites = {key.split(":")[0] for key in audited_check_keys() if key.endswith(":gx_suite")}
+    validation_pages = list((docs / "validations").rglob("*.html"))
+    assert sorted(p.relative_to(docs / "validations").parts[0] for p in validation_pages) == sorted(suites)
+    assert {p.stem for p in (docs / "expectations").glob("*.html")} == suites
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert all(f"validations/{suite}/" in index for suite in suites)

@@ -74,13 +74,13 @@ def _audited(project: ProjectPaths, asset: str, name: str, evaluate) -> dg.Asset
 
 def _validate(project: ProjectPaths, table: str, run_name: str):
     """The table's suite, by the path its size calls for (pipelines.lib.validation.validate_table): a large table
-    is never read into pandas. Data Docs pages are written per check, their index once per run (the project
+    is never read into pandas. Data Docs are rendered once per run, after the last check (the project
     resource's teardown, pipelines/defs/resources.py)."""
     from pipelines.lib.validation import validate_table
 
     crash_point(f"check:{table}")
     with project.build_warehouse(read_only=True) as connection:
-        return validate_table(connection, table, docs_dir=_docs_dir(project), run_name=run_name, build_index=False)
+        return validate_table(connection, table, docs_dir=_docs_dir(project), run_name=run_name, defer_docs=True)
 
 
 def _docs_dir(project: ProjectPaths):

@@ -46,8 +46,8 @@ class ProjectPaths(dg.ConfigurableResource):
 
 
 def _finish_data_docs() -> None:
-    """The checks render their Data Docs pages without the index page; write it once, at the end of the run (in
-    the process that holds the results: the executor is in-process). Nothing to do if no suite ran."""
+    """The checks store their results without rendering them; render the Data Docs site once, at the end of the
+    run (in the process that holds the results: the executor is in-process). Nothing to do if no suite ran."""
     import logging
     import sys
 
@@ -57,7 +57,7 @@ def _finish_data_docs() -> None:
     try:
         runner.finish_data_docs()
     except Exception:  # the docs are a report: a failure to render them must not fail the build
-        logging.getLogger(__name__).exception("writing the Data Docs index failed")
+        logging.getLogger(__name__).exception("rendering the Data Docs failed")
 
 
 # In-process: one process, steps one after another, so exactly one step writes the DuckDB file at a time

@@ -65,7 +65,7 @@ def validate_mart(table: str, frame: pd.DataFrame, *, docs_dir: Path | None = No
 
 
 def validate_table(connection, table: str, *, docs_dir: Path | None = None, run_name: str | None = None,
-                   build_index: bool = True) -> Outcome:
+                   defer_docs: bool = False) -> Outcome:
     """A warehouse table against its suite, by the path its size calls for: up to gx_max_rows rows
     (config/validation.yaml, or $AI_READINESS_GX_MAX_ROWS) GX on the table read into pandas; above it the suite
     compiled to SQL and run in DuckDB, which returns only counts and failing samples (sql_runner)."""
@@ -79,9 +79,9 @@ def validate_table(connection, table: str, *, docs_dir: Path | None = None, run_
     rows = connection.execute(f"SELECT count(*) FROM {identifier(table)}").fetchone()[0]
     if rows > config.gx_row_limit():
         return sql_runner.run_suite_sql(spec, connection, table, config=config, docs_dir=docs_dir,
-                                        run_name=run_name, build_index=build_index)
+                                        run_name=run_name, defer_docs=defer_docs)
     frame = connection.execute(f"SELECT * FROM {identifier(table)}").df()
-    return run_suite(spec, frame, config=config, docs_dir=docs_dir, run_name=run_name, build_index=build_index)
+    return run_suite(spec, frame, config=config, docs_dir=docs_dir, run_name=run_name, defer_docs=defer_docs)
 
 
 def _country_codes() -> list[str]:

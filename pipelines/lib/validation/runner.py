@@ -24,7 +24,7 @@ BATCH = "whole_frame"
 SITE = "ai_readiness_docs"
 _LOCK = threading.Lock()
 _STATE: dict = {}  # "context": the one GX context; "docs": (docs_dir, run_name) the site currently targets;
-# "index_pending": results were rendered without the index page (finish_data_docs writes it)
+# "docs_pending": results were stored but not rendered (finish_data_docs renders the site once)
 
 
 def gx_context():
@@ -77,19 +77,27 @@ def _validation_definition(context, spec: SuiteSpec):
         batch = asset.add_batch_definition_whole_dataframe(BATCH)
     suite = context.suites.add_or_update(spec.suite)
     definition = gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
+    from great_expectations.exceptions import DataContextError
+
+    try:
+        context.validation_definitions.get(spec.name)
+    except DataContextError:  # not registered yet: the usual case, a run validates each suite once
+        # add(), not add_or_update(): the latter compares and re-saves the suite saved just above (~0.1 s a suite)
+        return context.validation_definitions.add(definition)
     return context.validation_definitions.add_or_update(definition)
 
 
 def run_suite(spec: SuiteSpec, frame: pd.DataFrame, *, config: ValidationConfig | None = None,
-              docs_dir: Path | None = None, run_name: str | None = None, build_index: bool = True) -> Outcome:
+              docs_dir: Path | None = None, run_name: str | None = None, defer_docs: bool = False) -> Outcome:
     """Validate `frame` against `spec`; Data Docs for the result go to docs_dir when given.
 
     COMPLETE results give every failing row's position (unexpected_index_list); lineage and values are then read
     from the frame in one vectorised step. (Asking GX for `unexpected_index_column_names` instead costs a Python
     loop per failing row and column: minutes when a whole file is wrong, e.g. a unit change.)
 
-    build_index=False renders only this result's page: the Dagster checks leave the index page (about 0.15 s, a
-    quarter of a small table's check) to finish_data_docs() once at the end of the run.
+    defer_docs=True stores the result without rendering it: the Dagster checks leave the whole site (every page
+    and the index) to finish_data_docs() once at the end of the run. Rendering per check drew each page twice, as
+    the index build re-renders every stored resource.
     """
     config = config or load_config()
     frame = frame.reset_index(drop=True)  # failing rows are reported by position: it must be 0..n-1
@@ -109,21 +117,23 @@ def run_suite(spec: SuiteSpec, frame: pd.DataFrame, *, config: ValidationConfig 
     outcome.validated_by = "gx"
     outcome.gx_rows = len(frame)
     if docs_dir is not None:
-        new = [key for key in store.list_keys() if key not in before]
-        context.build_data_docs(site_names=[SITE], resource_identifiers=new, build_index=build_index)
-        _STATE["index_pending"] = not build_index
+        if defer_docs:
+            _STATE["docs_pending"] = True
+        else:
+            new = [key for key in store.list_keys() if key not in before]
+            context.build_data_docs(site_names=[SITE], resource_identifiers=new, build_index=True)
         outcome.data_docs = str(Path(docs_dir) / "index.html")
     return outcome
 
 
 def finish_data_docs() -> bool:
-    """Write the Data Docs index page if results were rendered without it (once per run, from the Dagster
-    resource's teardown); True when it wrote one."""
+    """Render the Data Docs site (suites, results, index) if results were stored without rendering (once per run,
+    from the Dagster resource's teardown); True when it rendered."""
     with _LOCK:
-        pending = _STATE.pop("index_pending", False)
+        pending = _STATE.pop("docs_pending", False)
     if not pending or "context" not in _STATE:
         return False
-    _STATE["context"].build_data_docs(site_names=[SITE], resource_identifiers=[], build_index=True)
+    _STATE["context"].build_data_docs(site_names=[SITE])  # no identifiers: every stored resource, once
     return True
 
 

@@ -53,7 +53,7 @@ def numbered(connection, table: str) -> str:
 
 
 def run_suite_sql(spec: SuiteSpec, connection, table: str, *, config: ValidationConfig | None = None,
-                  docs_dir: Path | None = None, run_name: str | None = None, build_index: bool = True) -> Outcome:
+                  docs_dir: Path | None = None, run_name: str | None = None, defer_docs: bool = False) -> Outcome:
     """Validate `table` (in `connection`'s database) against `spec` in SQL; GX Data Docs of a bounded frame go to
     docs_dir when given."""
     import duckdb
@@ -81,7 +81,7 @@ def run_suite_sql(spec: SuiteSpec, connection, table: str, *, config: Validation
     outcome.failures = merge_failures(failures)
     if docs_dir is not None:
         _data_docs(spec, connection, name, source, outcome, compiled, statuses, sample_rows, config, docs_dir,
-                   run_name, build_index)
+                   run_name, defer_docs)
     return outcome
 
 
@@ -229,7 +229,7 @@ def _partners(connection, name: str, source: str, rule: CompiledExpectation, row
 
 
 def _data_docs(spec: SuiteSpec, connection, name: str, source: str, outcome: Outcome, compiled, statuses, sample_rows,
-               config: ValidationConfig, docs_dir: Path, run_name: str | None, build_index: bool) -> None:
+               config: ValidationConfig, docs_dir: Path, run_name: str | None, defer_docs: bool) -> None:
     """GX over a bounded frame, with the whole-table result in every rule's description (module docstring)."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
@@ -259,5 +259,5 @@ def _data_docs(spec: SuiteSpec, connection, name: str, source: str, outcome: Out
     docs_spec = SuiteSpec(spec.name, gx.ExpectationSuite(name=spec.name, expectations=expectations,
                                                          meta=dict(spec.suite.meta or {}), notes=notes),
                           spec.index_columns, spec.source_id)
-    shown = run_suite(docs_spec, frame, config=config, docs_dir=docs_dir, run_name=run_name, build_index=build_index)
+    shown = run_suite(docs_spec, frame, config=config, docs_dir=docs_dir, run_name=run_name, defer_docs=defer_docs)
     outcome.data_docs, outcome.gx_rows = shown.data_docs, len(frame)
