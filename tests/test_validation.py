@@ -110,6 +110,26 @@ def test_each_broken_rule_is_named_with_file_row_and_value(wdi_only):
     assert "value=150.0 [it_net_user_zs JPN 2016]" in line
 
 
+def test_failed_rules_alone_are_rerun_for_their_rows_and_docs_keep_one_page(wdi_only, tmp_path):
+    """The suite runs with BASIC results; only the failed rules run again (COMPLETE) to find their rows, outside
+    the results store: one Data Docs page per suite, and it shows every rule, passed or failed."""
+    import json
+
+    from pipelines.lib.validation.runner import gx_context
+
+    outcome = _run_staged(_frame([_row(2), _row(3, iso3="XXX"), _row(4, period="2019", value=150.0)]), _config(),
+                          tmp_path / "docs", run_name="one_failing_suite")
+    assert {f.rule: {s["raw_row"] for s in f.samples} for f in outcome.failures} == \
+        {"iso3_known": {"3"}, "value_in_valid_range": {"4"}}, outcome.lines()
+    store = gx_context().validation_results_store
+    (key,) = store.list_keys()
+    stored = store.get(key)
+    assert len(stored.results) == outcome.rules_checked and not stored.success
+    assert all("unexpected_index_list" not in (evr.result or {}) for evr in stored.results)  # the BASIC result
+    pages = list((tmp_path / "docs" / "validations").rglob("*.html"))
+    assert len(pages) == 1 and "failed_rows" not in json.dumps([str(p) for p in pages])
+
+
 def test_a_reviewed_exception_is_accepted_not_failed(wdi_only):
     frame = _frame([_row(700, indicator="bx_gsr_royl_cd", iso3="BTN", period="2024", value=-8581.4),
                     _row(701, indicator="bx_gsr_royl_cd", iso3="BTN", period="2023", value=-1.0)])
