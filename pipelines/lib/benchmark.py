@@ -52,14 +52,16 @@ def trend(series: pd.Series, config: TrendConfig) -> dict:
 
 def years_behind(focus_value: float, focus_year: int, target_history: pd.Series, direction: int) -> tuple[float, str | None]:
     """How many years ago the target stood where the focus country stands now (None + reason when not knowable)."""
-    history = target_history.dropna().sort_index()
-    history = history[history.index <= focus_year]
-    if history.empty:
+    values, years = target_history.to_numpy(dtype=float), target_history.index.to_numpy()
+    kept = ~np.isnan(values) & (years <= focus_year)
+    order = np.argsort(years[kept], kind="stable")
+    values, years = values[kept][order], years[kept][order]
+    if not len(years):
         return np.nan, "no target history up to the focus year"
-    reached = history[(history - focus_value) * direction <= 0]  # years when the target was at or below the focus level
-    if reached.empty:
-        return np.nan, f"target was ahead throughout its observed series (since {int(history.index[0])})"
-    return float(focus_year - int(reached.index[-1])), None
+    reached = years[(values - focus_value) * direction <= 0]  # years when the target was at or below the focus level
+    if not len(reached):
+        return np.nan, f"target was ahead throughout its observed series (since {int(years[0])})"
+    return float(focus_year - int(reached[-1])), None
 
 
 def years_to_catch_up(gap: float, focus_slope: float, target_slope: float, direction: int) -> tuple[float, str | None]:
@@ -89,8 +91,11 @@ def benchmark_item(
     history: pd.DataFrame | None,
     direction: int,
     config: TrendConfig,
+    focus_cache: dict | None = None,
 ) -> dict | None:
-    """One item (indicator, pillar or composite) for one group. `current`: iso3 -> value now; `history`: year x iso3."""
+    """One item (indicator, pillar or composite) for one group. `current`: iso3 -> value now; `history`: year x iso3.
+    `focus_cache` (benchmark() passes one per item) keeps what does not depend on the group: the focus
+    country's trend and last year are then computed once per item, not once per group."""
     if focus not in current.index or pd.isna(current.get(focus)):
         return None
     focus_value = float(current[focus])
@@ -98,41 +103,48 @@ def benchmark_item(
     peers = in_group.drop(focus, errors="ignore")
     if peers.empty:
         return None
-    oriented = in_group * direction
-    rank = int((oriented > focus_value * direction).sum() + 1)
-    leader = (peers * direction).idxmax()
-    median = float(peers.median())
+    # Scalar statistics on numpy arrays: the same numbers as the pandas methods (linear quantiles, mean of the
+    # two middle values for the median), at a fraction of their per-call cost (items x groups calls).
+    group_values, peer_values = in_group.to_numpy(dtype=float), peers.to_numpy(dtype=float)
+    oriented, focus_oriented = group_values * direction, focus_value * direction
+    rank = int((oriented > focus_oriented).sum() + 1)
+    leader_at = int(np.argmax(peer_values * direction))  # the first of equal leaders, as idxmax
+    leader, leader_value = peers.index[leader_at], float(peer_values[leader_at])
+    median = float(np.median(peer_values))
+    p25, p75 = (float(q) for q in np.quantile(peer_values, [0.25, 0.75]))
     row = {
         "focus_value": focus_value,
         "n_peers": len(peers),
         "peer_median": median,
-        "peer_p25": float(peers.quantile(0.25)),
-        "peer_p75": float(peers.quantile(0.75)),
+        "peer_p25": p25,
+        "peer_p75": p75,
         "leader_iso3": leader,
-        "leader_value": float(peers[leader]),
+        "leader_value": leader_value,
         "gap_to_median": focus_value - median,
         "gap_to_median_rel": (focus_value - median) / abs(median) if median else np.nan,
-        "gap_to_leader": focus_value - float(peers[leader]),
-        "gap_to_leader_rel": (focus_value - float(peers[leader])) / abs(float(peers[leader])) if peers[leader] else np.nan,
+        "gap_to_leader": focus_value - leader_value,
+        "gap_to_leader_rel": (focus_value - leader_value) / abs(leader_value) if leader_value else np.nan,
         "rank_in_group": rank,
         "n_in_group": len(in_group),
-        "percentile_in_group": float((oriented < focus_value * direction).sum() / max(len(in_group) - 1, 1) * 100),
+        "percentile_in_group": float((oriented < focus_oriented).sum() / max(len(in_group) - 1, 1) * 100),
         "behind_median": bool((focus_value - median) * direction < 0),
     }
     if history is None or focus not in history.columns:
         row.update({"trend_note": "no yearly history for this item"})
         return row
-    focus_trend = trend(history[focus], config)
-    peer_set = set(peers.index)  # built once: inside the comprehension it was rebuilt per column (1 s per build)
-    peer_history = history[[c for c in history.columns if c in peer_set]]
-    median_series = peer_history.median(axis=1, skipna=True)[peer_history.notna().any(axis=1)]
+    cached = focus_cache if focus_cache is not None else {}
+    if not cached:
+        cached.update(trend=trend(history[focus], config), year=int(history[focus].dropna().index.max()))
+    focus_trend, focus_year = cached["trend"], cached["year"]
+    peer_history = history.to_numpy(dtype=float)[:, history.columns.isin(peers.index)]  # year x peer
+    with_data = ~np.isnan(peer_history).all(axis=1)  # years where some peer has a value
+    median_series = pd.Series(np.nanmedian(peer_history[with_data], axis=1), index=history.index[with_data])
     median_trend = trend(median_series, config)
-    focus_year = int(history[focus].dropna().index.max())
     behind_years_median, behind_median_note = (
         years_behind(focus_value, focus_year, median_series, direction) if row["behind_median"]
         else (0.0, "not behind the peer median")
     )
-    behind_leader = (focus_value - float(peers[leader])) * direction < 0
+    behind_leader = (focus_value - leader_value) * direction < 0
     behind_years_leader, behind_leader_note = (
         (0.0, "not behind the leader") if not behind_leader
         else years_behind(focus_value, focus_year, history[leader], direction) if leader in history.columns
@@ -182,11 +194,12 @@ def benchmark(
 ) -> pd.DataFrame:
     """`items`: dicts with level, item, direction, current (Series iso3 -> value), history (DataFrame year x iso3 or None)."""
     rows = []
+    focus_caches = [{} for _ in items]  # per item, filled by its first group
     for group_id, group in memberships.groupby("group_id"):
         members = sorted(set(group["iso3"]) | {focus})
-        for item in items:
+        for item, cache in zip(items, focus_caches):
             row = benchmark_item(focus=focus, members=members, current=item["current"], history=item["history"],
-                                 direction=item["direction"], config=config)
+                                 direction=item["direction"], config=config, focus_cache=cache)
             if row is not None:
                 rows.append({"focus_iso3": focus, "level": item["level"], "item": item["item"], "group_id": group_id, **row})
     frame = pd.DataFrame(rows)
