@@ -230,7 +230,7 @@ def stage_source_into(connection, source: Source, fetched: list[FetchedFile], ta
     by_path = {f.path: f for f in fetched}
     reads = _native_reads(source, by_path)
     summary, rejected = _native_summary(connection, reads)
-    parts, lookups, registered = [], [summary[summary["kept"] > 0]], []
+    parts, lookups, temp_tables = [], [summary[summary["kept"] > 0]], []
     try:
         for index, raw in enumerate(source.data_files):
             if index in reads and index not in rejected:
@@ -240,8 +240,8 @@ def stage_source_into(connection, source: Source, fetched: list[FetchedFile], ta
             frame = parse_file(source, raw, by_path[raw.path].local_path)
             lookups.append(frame[["entity_name", "entity_code", "source_code", "note"]].drop_duplicates())
             name = f"_stg_frame_{index}"
-            connection.register(name, frame.assign(_rn=range(len(frame)), _col=0))
-            registered.append(name)
+            _temp_table(connection, name, frame.assign(_rn=range(len(frame)), _col=0))
+            temp_tables.append(name)
             parts.append(f"SELECT {index} AS _file, {', '.join(PARSER_COLUMNS)}, _rn, _col FROM {name}")
         seen = pd.concat([f.astype(object) for f in lookups], ignore_index=True)
         seen = seen.where(seen.notna(), None)  # one kind of missing (None), or None and <NA> would both survive
@@ -263,8 +263,8 @@ def stage_source_into(connection, source: Source, fetched: list[FetchedFile], ta
         })
         for name, frame in (("_stg_entities", entities), ("_stg_ids", ids), ("_stg_flags", flags),
                             ("_stg_files", files)):
-            connection.register(name, frame)
-            registered.append(name)
+            _temp_table(connection, name, frame)
+            temp_tables.append(name)
         select = ", ".join(f"{_NATIVE_STAGED[c].format(source_id=_sql_literal(source.source_id))} AS {c}"
                            for c in STAGED_COLUMNS)
         with transaction(connection):
@@ -283,9 +283,19 @@ def stage_source_into(connection, source: Source, fetched: list[FetchedFile], ta
             mark_rebuilt(connection, table)  # its last check outcome described the old content
             crash_point("staging:uncommitted")
     finally:
-        for name in registered:
-            connection.unregister(name)
+        for name in temp_tables:
+            connection.execute(f"DROP TABLE IF EXISTS temp.{name}")
     return connection.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+def _temp_table(connection, name: str, frame: pd.DataFrame) -> None:
+    """`frame` copied into a temp table. Joined as a registered pandas frame, it is read through Python while
+    the statement runs: a 2.3 M-row source staged in 6.0 s that way, 4.65 s from temp tables."""
+    connection.register("_stg_frame_in", frame)
+    try:
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _stg_frame_in")
+    finally:
+        connection.unregister("_stg_frame_in")
 
 
 NATIVE_BATCH_FILES = 16  # files per DuckDB statement: each open CSV scan holds its own buffers
