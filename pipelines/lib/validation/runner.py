@@ -65,6 +65,7 @@ def _use_docs_site(context, docs_dir: Path, run_name: str | None) -> None:
 
 def _validation_definition(context, spec: SuiteSpec):
     import great_expectations as gx
+    from great_expectations.exceptions import DataContextError
 
     source = context.data_sources.get(DATASOURCE)
     try:
@@ -77,8 +78,6 @@ def _validation_definition(context, spec: SuiteSpec):
         batch = asset.add_batch_definition_whole_dataframe(BATCH)
     suite = context.suites.add_or_update(spec.suite)
     definition = gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
-    from great_expectations.exceptions import DataContextError
-
     try:
         context.validation_definitions.get(spec.name)
     except DataContextError:  # not registered yet: the usual case, a run validates each suite once
@@ -92,8 +91,9 @@ def run_suite(spec: SuiteSpec, frame: pd.DataFrame, *, config: ValidationConfig 
     """Validate `frame` against `spec`; Data Docs for the result go to docs_dir when given.
 
     COMPLETE results give every failing row's position (unexpected_index_list); lineage and values are then read
-    from the frame in one vectorised step (only failed rules are run for them: _with_failing_positions). (Asking GX for `unexpected_index_column_names` instead costs a Python
-    loop per failing row and column: minutes when a whole file is wrong, e.g. a unit change.)
+    from the frame in one vectorised step (only failed rules are run for them: _with_failing_positions). (Asking
+    GX for `unexpected_index_column_names` instead costs a Python loop per failing row and column: minutes when a
+    whole file is wrong, e.g. a unit change.)
 
     defer_docs=True stores the result without rendering it: the Dagster checks leave the whole site (every page
     and the index) to finish_data_docs() once at the end of the run. Rendering per check drew each page twice, as
