@@ -291,11 +291,10 @@ def stage_source_into(connection, source: Source, fetched: list[FetchedFile], ta
 def _temp_table(connection, name: str, frame: pd.DataFrame) -> None:
     """`frame` copied into a temp table. Joined as a registered pandas frame, it is read through Python while
     the statement runs: a 2.3 M-row source staged in 6.0 s that way, 4.65 s from temp tables."""
-    connection.register("_stg_frame_in", frame)
-    try:
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _stg_frame_in")
-    finally:
-        connection.unregister("_stg_frame_in")
+    from pipelines.lib.warehouse import registered
+
+    with registered(connection, frame) as incoming:
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {incoming}")
 
 
 NATIVE_BATCH_FILES = 16  # files per DuckDB statement: each open CSV scan holds its own buffers

@@ -110,11 +110,18 @@ def replace_table_from_frame(connection, table: str, frame) -> int:
     checks' recorded outcomes are marked not passed in the same transaction (pipelines.lib.audit.mark_rebuilt)."""
     from pipelines.lib.audit import mark_rebuilt
 
-    connection.register("_incoming_frame", frame)
-    try:
-        with transaction(connection):
-            connection.execute(f"CREATE OR REPLACE TABLE {identifier(table)} AS SELECT * FROM _incoming_frame")
-            mark_rebuilt(connection, table)
-    finally:
-        connection.unregister("_incoming_frame")
+    with registered(connection, frame) as incoming, transaction(connection):
+        connection.execute(f"CREATE OR REPLACE TABLE {identifier(table)} AS SELECT * FROM {incoming}")
+        mark_rebuilt(connection, table)
     return len(frame)
+
+
+@contextmanager
+def registered(connection, frame, name: str = "_incoming_frame") -> Iterator[str]:
+    """`frame` visible to SQL as `name` for the block (copy it into a table there: a statement that joins a
+    registered frame reads it through Python while it runs)."""
+    connection.register(name, frame)
+    try:
+        yield name
+    finally:
+        connection.unregister(name)

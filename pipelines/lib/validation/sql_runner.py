@@ -178,6 +178,14 @@ def _unique_count(connection, name: str, rule: CompiledExpectation) -> int:
         f"GROUP BY {_keys(rule)} HAVING count(*) > 1)", rule.params).fetchone()[0])
 
 
+def _key_join(rule: CompiledExpectation, alias: str) -> tuple[str, str]:
+    """(the rule's key columns selected as k0, k1, ..., the join of table `t` to them under `alias`): missing
+    values match, as in GROUP BY."""
+    keys = ", ".join(f"{column(k)} AS k{j}" for j, k in enumerate(rule.keys))
+    on = " AND ".join(f"{column(k)} IS NOT DISTINCT FROM {alias}.k{j}" for j, k in enumerate(rule.keys))
+    return keys, on
+
+
 def _failing_rows(connection, name: str, source: str, spec: SuiteSpec, config: ValidationConfig, expectation,
                   rule: CompiledExpectation, types: dict[str, str]) -> pd.DataFrame:
     """The first max_samples failing rows that no reviewed exception covers, and all that one does cover, in table
@@ -191,8 +199,7 @@ def _failing_rows(connection, name: str, source: str, spec: SuiteSpec, config: V
     if rule.kind == "rows":
         failing = f"SELECT {selected} FROM {source} AS t WHERE {rule.failing}"
     else:
-        on = " AND ".join(f"{column(k)} IS NOT DISTINCT FROM d.k{j}" for j, k in enumerate(rule.keys))
-        keys = ", ".join(f"{column(k)} AS k{j}" for j, k in enumerate(rule.keys))
+        keys, on = _key_join(rule, "d")
         failing = (f"SELECT {selected} FROM {source} AS t JOIN (SELECT {keys} FROM {name} AS t WHERE {rule.domain} "
                    f"GROUP BY ALL HAVING count(*) > 1) AS d ON {on} WHERE {rule.domain}")
     limit = int(config.max_samples)
@@ -217,8 +224,7 @@ def _excepted(spec: SuiteSpec, config: ValidationConfig, rule: str, columns: lis
 def _partners(connection, name: str, source: str, rule: CompiledExpectation, rows, config: ValidationConfig
               ) -> set[int]:
     """Data Docs: rows sharing a key with the sampled failing rows, so GX sees the duplicates too."""
-    on = " AND ".join(f"{column(k)} IS NOT DISTINCT FROM s.k{j}" for j, k in enumerate(rule.keys))
-    keys = ", ".join(f"{column(k)} AS k{j}" for j, k in enumerate(rule.keys))
+    keys, on = _key_join(rule, "s")
     params = {**rule.params, "sampled": [int(r) for r in rows]}
     limit = PARTNERS_PER_SAMPLE * int(config.max_samples)
     found = connection.execute(
