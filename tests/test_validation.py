@@ -130,6 +130,28 @@ def test_failed_rules_alone_are_rerun_for_their_rows_and_docs_keep_one_page(wdi_
     assert len(pages) == 1 and "failed_rows" not in json.dumps([str(p) for p in pages])
 
 
+def test_expectation_configurations_are_built_once_per_rule_while_validating():
+    """The memo that saves GX rebuilding a rule's configuration on every access: one build per expectation, a
+    changed expectation rebuilt, GX's own property back after the block (and after an error in it)."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation import Expectation
+
+    from pipelines.lib.validation.runner import expectation_configurations_memoised
+
+    original = Expectation.__dict__["configuration"]
+    rule = gx.expectations.ExpectColumnValuesToNotBeNull(column="value")
+    with expectation_configurations_memoised():
+        first = rule.configuration
+        assert rule.configuration is first  # built once
+        rule.column = "iso3"
+        assert rule.configuration is not first and rule.configuration.kwargs["column"] == "iso3"
+    assert Expectation.__dict__["configuration"] is original and "__setattr__" not in Expectation.__dict__
+    assert rule.configuration is not rule.configuration  # GX's behaviour again: a new object per access
+    with pytest.raises(RuntimeError), expectation_configurations_memoised():
+        raise RuntimeError("a rule failed to evaluate")
+    assert Expectation.__dict__["configuration"] is original
+
+
 def test_a_reviewed_exception_is_accepted_not_failed(wdi_only):
     frame = _frame([_row(700, indicator="bx_gsr_royl_cd", iso3="BTN", period="2024", value=-8581.4),
                     _row(701, indicator="bx_gsr_royl_cd", iso3="BTN", period="2023", value=-1.0)])
