@@ -130,3 +130,15 @@ def test_hostile_names_render_as_text(built, tmp_path):
     assert "&lt;script&gt;" in charts and "&lt;b&gt;pillar&lt;/b&gt;" in charts  # and inside the SVG charts
     assert "&lt;img src=x onerror=alert(1)&gt; Seven" in page
     assert external_resources(page) == []
+
+
+def test_every_chart_the_report_draws_is_a_valid_vega_lite_spec(built, monkeypatch):
+    """The build renders charts without altair's schema validation (charts.to_svg); it is done here instead."""
+    from pipelines.lib.report import build, charts
+
+    drawn = []
+    monkeypatch.setattr(charts, "to_svg", lambda chart: drawn.append(chart) or "")
+    build.report_context(build.load_marts(built / "marts" / "ai_readiness.duckdb"), build.load_report_config())
+    assert len(drawn) >= 3  # composite, pillars, trends at least
+    for chart in drawn:
+        chart.to_dict(validate=True)  # raises altair's SchemaValidationError on an invalid spec

@@ -10,11 +10,13 @@ PEER_COLOUR = "#7f7f7f"
 
 def to_svg(chart):
     """The chart as SVG markup, safe to inline (marked so the template's autoescape leaves it as is). vl-convert
-    escapes every text it draws; the guard below refuses a script or embedded HTML should that ever change."""
+    escapes every text it draws; the guard below refuses a script or embedded HTML should that ever change.
+    Altair's JSON-schema validation is skipped here (0.8 s of a build for charts whose shape is fixed in this
+    module); tests/test_report.py validates every chart the report draws."""
     import vl_convert
     from markupsafe import Markup
 
-    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    svg = vl_convert.vegalite_to_svg(chart.to_dict(validate=False))
     lowered = svg.lower()
     if "<script" in lowered or "<foreignobject" in lowered:
         raise ValueError("refusing to inline an SVG that carries a script or foreignObject")
