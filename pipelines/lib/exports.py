@@ -138,17 +138,35 @@ def _table_metadata(connection, catalog: str, spec: TableSpec, release_id: str, 
 
 def write_parquet_exports(connection, catalog: str, parquet_dir: Path, specs: list[TableSpec],
                           release_id: str) -> dict[str, int]:
-    """Every table as parquet/<table>.parquet, plus the partitioned copies; returns rows written per file set."""
+    """Every table as parquet/<table>.parquet, plus the partitioned copies; returns rows written per file set.
+
+    The partitioned copies are written on a second thread (own cursor) while the whole files are written: the
+    Parquet writer encodes and compresses on one core, and at 20 M facts the two file sets took 8 s and 7 s one
+    after the other. The files are the same either way."""
+    from concurrent.futures import ThreadPoolExecutor
+
     sources = _sources(connection, catalog)
     written = {}
-    for spec in specs:
-        source = f"{identifier(catalog)}.{identifier(spec.name)}"
-        metadata = _table_metadata(connection, catalog, spec, release_id, sources)
-        written[spec.name] = _write_parquet(connection, f"SELECT * FROM {source}", [],
-                                            parquet_dir / f"{spec.name}.parquet", _arrow_schema(spec, metadata))
-        if spec.name in PARTITIONED:
-            written[f"{spec.name}/"] = _write_partitions(connection, source, spec, parquet_dir, metadata, sources)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-partitions") as partitions:
+        pending = {}
+        for spec in specs:
+            source = f"{identifier(catalog)}.{identifier(spec.name)}"
+            metadata = _table_metadata(connection, catalog, spec, release_id, sources)
+            if spec.name in PARTITIONED:
+                pending[f"{spec.name}/"] = partitions.submit(_write_partitions_on_cursor, connection, source, spec,
+                                                             parquet_dir, metadata, sources)
+            written[spec.name] = _write_parquet(connection, f"SELECT * FROM {source}", [],
+                                                parquet_dir / f"{spec.name}.parquet", _arrow_schema(spec, metadata))
+        written.update({key: future.result() for key, future in pending.items()})
     return written
+
+
+def _write_partitions_on_cursor(connection, *args) -> int:
+    cursor = connection.cursor()  # a DuckDB connection is not shared between threads; a cursor is its own
+    try:
+        return _write_partitions(cursor, *args)
+    finally:
+        cursor.close()
 
 
 def _write_partitions(connection, source: str, spec: TableSpec, parquet_dir: Path, metadata: dict,
