@@ -1,9 +1,18 @@
 -- Rows whose key (source_id, indicator_id, iso3, period) is not unique; empty when the check passes.
--- The repeated keys are found first (a count per key), and only their rows are listed: aggregating every row's
--- lineage string per key (15 M keys at 100x) runs out of the 1 GB memory limit.
-WITH repeated AS (
+-- Keys are first grouped by their 64-bit hash (at 100x, 15 M groups of four strings took 4.0 s, of one integer
+-- 2.2 s); only keys whose hash repeats are then grouped exactly, so a hash collision is never a false alarm.
+-- Only the repeated keys' rows are listed: aggregating every row's lineage string per key (15 M keys at 100x)
+-- runs out of the 1 GB memory limit.
+WITH repeated_hashes AS (
+    SELECT hash(source_id, indicator_id, iso3, period) AS h
+    FROM fct_indicator_values
+    GROUP BY ALL
+    HAVING count(*) > 1
+),
+repeated AS (
     SELECT source_id, indicator_id, iso3, period, count(*) AS n
     FROM fct_indicator_values
+    WHERE hash(source_id, indicator_id, iso3, period) IN (SELECT h FROM repeated_hashes)
     GROUP BY ALL
     HAVING count(*) > 1
     ORDER BY n DESC
