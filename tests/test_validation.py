@@ -130,26 +130,39 @@ def test_failed_rules_alone_are_rerun_for_their_rows_and_docs_keep_one_page(wdi_
     assert len(pages) == 1 and "failed_rows" not in json.dumps([str(p) for p in pages])
 
 
-def test_expectation_configurations_are_built_once_per_rule_while_validating():
-    """The memo that saves GX rebuilding a rule's configuration on every access: one build per expectation, a
-    changed expectation rebuilt, GX's own property back after the block (and after an error in it)."""
+def test_gx_memos_build_each_configuration_and_row_filter_once_and_end_with_the_block():
+    """The memos that save GX rebuilding a rule's configuration on every access and re-filtering the batch for
+    every metric: one build per expectation (a changed one rebuilt), one filter per frame and condition, and GX's
+    own methods back after the block (also after an error in it)."""
     import great_expectations as gx
+    from great_expectations.execution_engine import PandasExecutionEngine
     from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.row_conditions import Column
 
-    from pipelines.lib.validation.runner import expectation_configurations_memoised
+    from pipelines.lib.validation.runner import gx_memoised
 
-    original = Expectation.__dict__["configuration"]
+    original = Expectation.__dict__["configuration"], PandasExecutionEngine.__dict__["_apply_row_condition_filter"]
     rule = gx.expectations.ExpectColumnValuesToNotBeNull(column="value")
-    with expectation_configurations_memoised():
+    engine, frame = PandasExecutionEngine(), pd.DataFrame({"iso3": ["JPN", "KOR", "JPN"], "value": [1.0, 2.0, 3.0]})
+    japan, korea = Column("iso3") == "JPN", Column("iso3") == "KOR"
+    with gx_memoised():
         first = rule.configuration
         assert rule.configuration is first  # built once
         rule.column = "iso3"
         assert rule.configuration is not first and rule.configuration.kwargs["column"] == "iso3"
-    assert Expectation.__dict__["configuration"] is original and "__setattr__" not in Expectation.__dict__
+        rows = engine._apply_row_condition_filter(frame, japan, {})
+        assert engine._apply_row_condition_filter(frame, japan, {}) is rows and list(rows["value"]) == [1.0, 3.0]
+        assert list(engine._apply_row_condition_filter(frame, korea, {})["value"]) == [2.0]
+        assert list(engine._apply_row_condition_filter(frame.iloc[1:], japan, {})["value"]) == [3.0]
+    assert (Expectation.__dict__["configuration"], PandasExecutionEngine.__dict__["_apply_row_condition_filter"]) \
+        == original and "__setattr__" not in Expectation.__dict__
     assert rule.configuration is not rule.configuration  # GX's behaviour again: a new object per access
-    with pytest.raises(RuntimeError), expectation_configurations_memoised():
+    assert engine._apply_row_condition_filter(frame, japan, {}) is not engine._apply_row_condition_filter(
+        frame, japan, {})
+    with pytest.raises(RuntimeError), gx_memoised():
         raise RuntimeError("a rule failed to evaluate")
-    assert Expectation.__dict__["configuration"] is original
+    assert Expectation.__dict__["configuration"] is original[0]
+    assert PandasExecutionEngine.__dict__["_apply_row_condition_filter"] is original[1]
 
 
 def test_a_reviewed_exception_is_accepted_not_failed(wdi_only):
