@@ -33,7 +33,8 @@ class ProjectPaths(dg.ConfigurableResource):
         with build_lock(self.paths().marts_dir):
             incremental.forget_unless_planned(self.paths())
             try:
-                with super().yield_for_execution(context) as resource:
+                # one DuckDB instance on the build warehouse for the run: each step's connection is a cursor of it
+                with warehouse.held(self.paths().build_warehouse), super().yield_for_execution(context) as resource:
                     yield resource
             finally:
                 _finish_data_docs()

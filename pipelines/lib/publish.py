@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipelines.lib.audit import unaudited
 from pipelines.lib.faults import crash_point
-from pipelines.lib.warehouse import identifier, limit_memory
+from pipelines.lib.warehouse import identifier, limit_memory, released
 
 PUBLISHED_PREFIXES = ("fct_", "dim_", "mart_")
 RELEASES_KEPT = 3
@@ -163,7 +163,8 @@ def publish(build_warehouse: Path, marts_dir: Path, required_checks=()) -> dict[
     # UTC, so names sort in time order (pruning keeps the newest) whatever the local clock does
     release_dir = releases / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{time.time_ns() % 10**9:09d}"
     partial = release_dir.with_name(release_dir.name + ".partial")
-    _, counts = _write_release(build_warehouse, partial)
+    with released(build_warehouse):  # attached read-only by the release's own DuckDB instance
+        _, counts = _write_release(build_warehouse, partial)
     crash_point("publish:release_written")
     partial.rename(release_dir)  # a release folder without ".partial" is complete
     _fsync_dir(releases)
