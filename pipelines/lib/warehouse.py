@@ -33,7 +33,9 @@ def held(path: Path) -> Iterator[None]:
         limit_memory(_HELD[key])
         yield
     finally:
-        _HELD.pop(key).close()
+        connection = _HELD.pop(key, None)  # None: released() failed to reopen it (that error is the one raised)
+        if connection is not None:
+            connection.close()
 
 
 @contextmanager
