@@ -47,19 +47,12 @@ def unaudited(build_warehouse: Path, required: list[str] | tuple[str, ...] = ())
     """(checks recorded as not passed, required checks never recorded) in the build warehouse, read through its
     own in-memory DuckDB instance with the file attached read-only. Given `required` (the checks of this code
     location), rows of other checks (a source no longer selected by $AI_READINESS_SOURCES) do not count."""
-    import duckdb
+    from pipelines.lib.warehouse import attached_read_only
 
-    from pipelines.lib.warehouse import released
-
-    with released(build_warehouse):
-        connection = duckdb.connect()
-        try:
-            connection.execute("ATTACH ? AS build (READ_ONLY)", [str(build_warehouse)])
-            if not connection.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'build' AND "
-                                      "table_name = ?", [AUDIT_TABLE]).fetchone()[0]:
-                return [], sorted(set(required))
-            recorded = dict(connection.execute(f"SELECT check_key, passed FROM build.{AUDIT_TABLE}").fetchall())
-        finally:
-            connection.close()
+    with attached_read_only(build_warehouse) as connection:
+        if not connection.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'build' AND "
+                                  "table_name = ?", [AUDIT_TABLE]).fetchone()[0]:
+            return [], sorted(set(required))
+        recorded = dict(connection.execute(f"SELECT check_key, passed FROM build.{AUDIT_TABLE}").fetchall())
     failing = sorted(k for k, passed in recorded.items() if not passed and (not required or k in required))
     return failing, sorted(set(required) - set(recorded))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipelines.lib.audit import unaudited
 from pipelines.lib.faults import crash_point
-from pipelines.lib.warehouse import identifier, limit_memory, released
+from pipelines.lib.warehouse import attached_read_only, identifier
 
 PUBLISHED_PREFIXES = ("fct_", "dim_", "mart_")
 RELEASES_KEPT = 3
@@ -74,12 +74,8 @@ def _write_release(build_warehouse: Path, release_dir: Path) -> tuple[Path, dict
     parquet_dir.mkdir(parents=True)
     database = release_dir / "ai_readiness.duckdb"
     counts = {}
-    import duckdb
-
-    connection = duckdb.connect()  # in memory: the build file is attached read-only, the release read-write
-    try:
-        limit_memory(connection, spill_dir=build_warehouse.parent / "publish.tmp")  # 20 M facts: never all in RAM
-        connection.execute("ATTACH ? AS build (READ_ONLY)", [str(build_warehouse)])
+    # in memory: the build file attached read-only, the release read-write; 20 M facts: never all in RAM
+    with attached_read_only(build_warehouse, spill_dir=build_warehouse.parent / "publish.tmp") as connection:
         connection.execute("ATTACH ? AS release", [str(database)])
         specs = [exports.contract_for(connection, "build", table) for table in published_tables(connection)]
         for spec in specs:
@@ -91,8 +87,6 @@ def _write_release(build_warehouse: Path, release_dir: Path) -> tuple[Path, dict
         connection.execute("DETACH build")
         exports.write_parquet_exports(connection, "release", parquet_dir, specs, release_id)
         connection.execute("DETACH release")
-    finally:
-        connection.close()
     crash_point("export:parquet_written")
     if set(REPORT_MARTS) <= set(counts):  # a build of the core layers only (--select) has no marts to report
         build_report(database, release_dir / "report")
@@ -163,8 +157,7 @@ def publish(build_warehouse: Path, marts_dir: Path, required_checks=()) -> dict[
     # UTC, so names sort in time order (pruning keeps the newest) whatever the local clock does
     release_dir = releases / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{time.time_ns() % 10**9:09d}"
     partial = release_dir.with_name(release_dir.name + ".partial")
-    with released(build_warehouse):  # attached read-only by the release's own DuckDB instance
-        _, counts = _write_release(build_warehouse, partial)
+    _, counts = _write_release(build_warehouse, partial)
     crash_point("publish:release_written")
     partial.rename(release_dir)  # a release folder without ".partial" is complete
     _fsync_dir(releases)

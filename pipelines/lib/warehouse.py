@@ -28,9 +28,8 @@ def held(path: Path) -> Iterator[None]:
         yield
         return
     key.parent.mkdir(parents=True, exist_ok=True)
-    _HELD[key] = duckdb.connect(str(key))
+    _hold(key)
     try:
-        limit_memory(_HELD[key])
         yield
     finally:
         connection = _HELD.pop(key, None)  # None: released() failed to reopen it (that error is the one raised)
@@ -38,12 +37,17 @@ def held(path: Path) -> Iterator[None]:
             connection.close()
 
 
+def _hold(key: Path) -> None:
+    import duckdb
+
+    _HELD[key] = duckdb.connect(str(key))
+    limit_memory(_HELD[key])
+
+
 @contextmanager
 def released(path: Path) -> Iterator[None]:
     """Close a held instance of `path` while the block runs, for code that attaches the file to an instance of
     its own (DuckDB refuses a second instance on a file this process has open); reopened afterwards."""
-    import duckdb
-
     key = Path(path).resolve()
     connection = _HELD.pop(key, None)
     if connection is None:
@@ -53,8 +57,25 @@ def released(path: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        _HELD[key] = duckdb.connect(str(key))
-        limit_memory(_HELD[key])
+        _hold(key)
+
+
+@contextmanager
+def attached_read_only(path: Path, *,
+                       spill_dir: Path | None = None) -> Iterator["duckdb.DuckDBPyConnection"]:  # noqa: F821
+    """An in-memory DuckDB instance with `path` attached read-only as `build` (a held instance of it released
+    meanwhile), for reading it beside other files; with `spill_dir`, under memory_limit() and spilling there."""
+    import duckdb
+
+    with released(path):
+        connection = duckdb.connect()
+        try:
+            if spill_dir is not None:
+                limit_memory(connection, spill_dir=spill_dir)
+            connection.execute("ATTACH ? AS build (READ_ONLY)", [str(path)])
+            yield connection
+        finally:
+            connection.close()
 
 
 @contextmanager

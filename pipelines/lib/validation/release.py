@@ -34,19 +34,11 @@ def _sample(row: str | None, **values) -> dict:
 
 @contextmanager
 def _attached(build_warehouse: Path, published_warehouse: Path):
-    import duckdb
+    from pipelines.lib.warehouse import attached_read_only
 
-    from pipelines.lib.warehouse import limit_memory, released
-
-    with released(build_warehouse):
-        connection = duckdb.connect()
-        try:
-            limit_memory(connection, spill_dir=build_warehouse.parent / "release_checks.tmp")
-            connection.execute("ATTACH ? AS build (READ_ONLY)", [str(build_warehouse)])
-            connection.execute("ATTACH ? AS published (READ_ONLY)", [str(published_warehouse)])
-            yield connection
-        finally:
-            connection.close()
+    with attached_read_only(build_warehouse, spill_dir=build_warehouse.parent / "release_checks.tmp") as connection:
+        connection.execute("ATTACH ? AS published (READ_ONLY)", [str(published_warehouse)])
+        yield connection
 
 
 def _has_facts(connection) -> bool:
