@@ -59,6 +59,25 @@ def test_real_sources_stage_identically(connection, mirror_dir, tmp_path, source
     assert len(native) > 0
 
 
+def test_a_source_staged_over_several_statements_keeps_its_rows_and_order(connection, mirror_dir, tmp_path,
+                                                                          monkeypatch):
+    from pipelines.lib.fetch import fetch_source
+
+    monkeypatch.setattr(staging, "NATIVE_BATCH_FILES", 4)  # WDI's 19 files: five INSERTs instead of one
+    source = load_registry()["worldbank_wdi"]
+    assert len(staging._batches(source.data_files)) == 5
+    _assert_same(connection, source, fetch_source(source, tmp_path / "raw", mirror_dir))
+
+
+@pytest.mark.parametrize("count", [0, 1, 49, 50, 51, 150, 151, 1254])
+def test_file_batches_are_few_nearly_equal_and_in_order(count):
+    items = list(range(count))
+    batches = staging._batches(items)
+    assert [i for batch in batches for i in batch] == items
+    assert len(batches) == -(-count // staging.NATIVE_BATCH_FILES)
+    sizes = {len(batch) for batch in batches}
+    assert max(sizes, default=0) <= staging.NATIVE_BATCH_FILES and max(sizes, default=0) - min(sizes, default=0) <= 1
+
 def test_real_wdi_files_use_the_native_reader(mirror_dir):
     source = load_registry()["worldbank_wdi"]
     for raw in source.data_files:
