@@ -29,12 +29,14 @@ class ProjectPaths(dg.ConfigurableResource):
         `ai-readiness build` did not plan makes the next plain build a full one (incremental.forget_unless_planned)."""
         from pipelines.lib import incremental
         from pipelines.lib.lock import build_lock
+        from pipelines.lib.warm import imported_in_background
 
         with build_lock(self.paths().marts_dir):
             incremental.forget_unless_planned(self.paths())
             try:
                 # one DuckDB instance on the build warehouse for the run: each step's connection is a cursor of it
-                with warehouse.held(self.paths().build_warehouse), super().yield_for_execution(context) as resource:
+                with imported_in_background(), warehouse.held(self.paths().build_warehouse), \
+                        super().yield_for_execution(context) as resource:
                     yield resource
             finally:
                 _finish_data_docs()
