@@ -173,7 +173,7 @@ def test_a_failing_report_fails_the_publish_and_nothing_flips(tmp_path, monkeypa
         connection.execute(f"CREATE TABLE {table} ({columns})")
     connection.close()
 
-    def good(_, out):
+    def good(_, out, __):
         out.mkdir()
         (out / "index.html").write_text("first", encoding="utf-8")
 
@@ -181,10 +181,10 @@ def test_a_failing_report_fails_the_publish_and_nothing_flips(tmp_path, monkeypa
         raise RuntimeError("chart failed")
 
     marts = tmp_path / "marts"
-    monkeypatch.setattr("pipelines.lib.report.build_report", good)
+    monkeypatch.setattr("pipelines.lib.report.write_report", good)
     publish(build, marts)
     first = (marts / "current").resolve()
-    monkeypatch.setattr("pipelines.lib.report.build_report", broken)
+    monkeypatch.setattr("pipelines.lib.report.write_report", broken)
     with pytest.raises(RuntimeError, match="chart failed"):
         publish(build, marts)
     assert (marts / "current").resolve() == first

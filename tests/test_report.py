@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.lib.report import build_report
 
+
 class _Resources(HTMLParser):
     """What a browser would load or run: script/link/iframe/object/embed tags, src/srcset/xlink:href and
     non-anchor href attributes pointing off the page, url(...)/@import in styles."""
@@ -85,6 +86,17 @@ def test_every_peer_group_trend_and_source_has_its_section(report, published_db)
 def test_report_is_self_contained(report):
     assert external_resources(report) == []
     assert "<style>" in report  # inline CSS
+
+
+def test_the_published_report_is_the_report_of_the_published_warehouse(built, report_file):
+    """publish renders it on a second thread from the tables it has just written (write_report); rendered again
+    from the published DuckDB file afterwards (build_report), it is the same page but for when it was generated."""
+    def page(path):
+        return re.sub(r"Generated .*? from", "Generated (when) from", path.read_text(encoding="utf-8"))
+
+    published = built / "marts" / "report" / "index.html"
+    assert "<svg" in page(published)
+    assert page(published) == page(report_file)
 
 
 def _poison(connection, focus: str) -> dict[str, str]:

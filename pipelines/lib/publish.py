@@ -64,9 +64,10 @@ def _write_release(build_warehouse: Path, release_dir: Path) -> tuple[Path, dict
     """A complete release in release_dir: the published tables cast to their contract (config/data_dictionary.yaml)
     in a fresh DuckDB file, Parquet exports, report/index.html and docs/data_dictionary.md. Any failure here (an
     undescribed column, a report that cannot render) fails the publish before anything flips."""
-    from pipelines.lib import exports
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.lib import exports, report
     from pipelines.lib.data_dictionary import write_data_dictionary
-    from pipelines.lib.report import build_report
     from pipelines.lib.report.build import MARTS as REPORT_MARTS
 
     release_id = release_dir.name.removesuffix(".partial")
@@ -74,22 +75,32 @@ def _write_release(build_warehouse: Path, release_dir: Path) -> tuple[Path, dict
     parquet_dir.mkdir(parents=True)
     database = release_dir / "ai_readiness.duckdb"
     counts = {}
-    # in memory: the build file attached read-only, the release read-write; 20 M facts: never all in RAM
-    with attached_read_only(build_warehouse, spill_dir=build_warehouse.parent / "publish.tmp") as connection:
-        connection.execute("ATTACH ? AS release", [str(database)])
-        specs = [exports.contract_for(connection, "build", table) for table in published_tables(connection)]
-        for spec in specs:
-            name = identifier(spec.name)
-            connection.execute(f"CREATE TABLE release.{name} AS {exports.typed_select('build', spec)}")
-            counts[spec.name] = connection.execute(f"SELECT count(*) FROM release.{name}").fetchone()[0]
-            crash_point(f"export:{spec.name}")  # the release DuckDB file half written
-        exports.comment_tables(connection, "release", specs)
-        connection.execute("DETACH build")
-        exports.write_parquet_exports(connection, "release", parquet_dir, specs, release_id)
-        connection.execute("DETACH release")
-    crash_point("export:parquet_written")
-    if set(REPORT_MARTS) <= set(counts):  # a build of the core layers only (--select) has no marts to report
-        build_report(database, release_dir / "report")
+    # The report is rendered on a second thread from the small tables it reads, while the facts are copied and
+    # exported: rendering holds the GIL (vl-convert, Jinja), the copy and the Parquet writer mostly do not.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as reporting:
+        rendered = None
+        # in memory: the build file attached read-only, the release read-write; 20 M facts: never all in RAM
+        with attached_read_only(build_warehouse, spill_dir=build_warehouse.parent / "publish.tmp") as connection:
+            connection.execute("ATTACH ? AS release", [str(database)])
+            specs = [exports.contract_for(connection, "build", table) for table in published_tables(connection)]
+            specs.sort(key=lambda spec: spec.name not in REPORT_MARTS)  # the report's tables first (stable)
+            reported = set(REPORT_MARTS) <= {spec.name for spec in specs}  # --select of core layers: no report
+            for spec in specs:
+                name = identifier(spec.name)
+                connection.execute(f"CREATE TABLE release.{name} AS {exports.typed_select('build', spec)}")
+                counts[spec.name] = connection.execute(f"SELECT count(*) FROM release.{name}").fetchone()[0]
+                crash_point(f"export:{spec.name}")  # the release DuckDB file half written
+                if reported and rendered is None and set(REPORT_MARTS) <= set(counts):
+                    marts = {t: connection.execute(f"SELECT * FROM release.{identifier(t)}").df()
+                             for t in REPORT_MARTS}
+                    rendered = reporting.submit(report.write_report, marts, release_dir / "report", database.name)
+            exports.comment_tables(connection, "release", specs)
+            connection.execute("DETACH build")
+            exports.write_parquet_exports(connection, "release", parquet_dir, specs, release_id)
+            connection.execute("DETACH release")
+        crash_point("export:parquet_written")
+        if rendered is not None:
+            rendered.result()  # its error, if any, fails the publish here, before anything flips
     write_data_dictionary(database, release_dir / "docs", release_id)
     for folder, _, files in os.walk(release_dir):  # durable before the rename that publishes them
         for file in files:

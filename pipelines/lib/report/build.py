@@ -243,9 +243,14 @@ def render(context: dict) -> str:
 def build_report(warehouse: Path, out_dir: Path) -> Path:
     """Write out_dir/index.html from the published warehouse (opened read-only); returns the file's path.
     The file is self-contained (inline CSS and SVG, no scripts) and replaces the previous one atomically."""
-    context = report_context(load_marts(Path(warehouse)), load_report_config())
+    return write_report(load_marts(Path(warehouse)), out_dir, Path(warehouse).name)
+
+
+def write_report(marts: dict[str, pd.DataFrame], out_dir: Path, warehouse_name: str) -> Path:
+    """build_report from the MARTS tables already read (publish reads them from the release it is writing)."""
+    context = report_context(marts, load_report_config())
     context["generated"] = time.strftime("%Y-%m-%d %H:%M %Z")
-    context["warehouse"] = Path(warehouse).name
+    context["warehouse"] = warehouse_name
     html = render(context)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
