@@ -68,7 +68,7 @@ def _write_release(build_warehouse: Path, release_dir: Path) -> tuple[Path, dict
 
     from pipelines.lib import exports, report
     from pipelines.lib.data_dictionary import write_data_dictionary
-    from pipelines.lib.report.build import MARTS as REPORT_MARTS
+    from pipelines.lib.report.build import MARTS as REPORT_MARTS, read_marts
 
     release_id = release_dir.name.removesuffix(".partial")
     parquet_dir = release_dir / "parquet"
@@ -91,9 +91,8 @@ def _write_release(build_warehouse: Path, release_dir: Path) -> tuple[Path, dict
                 counts[spec.name] = connection.execute(f"SELECT count(*) FROM release.{name}").fetchone()[0]
                 crash_point(f"export:{spec.name}")  # the release DuckDB file half written
                 if reported and rendered is None and set(REPORT_MARTS) <= set(counts):
-                    marts = {t: connection.execute(f"SELECT * FROM release.{identifier(t)}").df()
-                             for t in REPORT_MARTS}
-                    rendered = reporting.submit(report.write_report, marts, release_dir / "report", database.name)
+                    rendered = reporting.submit(report.write_report, read_marts(connection, "release"),
+                                                release_dir / "report", database.name)
             exports.comment_tables(connection, "release", specs)
             connection.execute("DETACH build")
             exports.write_parquet_exports(connection, "release", parquet_dir, specs, release_id)

@@ -306,8 +306,7 @@ def _batches(items: list) -> list[list]:
     + 6) is rewritten with its neighbours by DuckDB's next checkpoint: at 100x, ~1.3 s per source, paid by
     whichever later step's commit passes the WAL threshold."""
     count = -(-len(items) // NATIVE_BATCH_FILES)  # ceil
-    bounds = [round(i * len(items) / count) for i in range(count + 1)] if items else [0]
-    return [items[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
+    return [items[i * len(items) // count:(i + 1) * len(items) // count] for i in range(count)]
 
 
 def _sql_literal(text: str) -> str:

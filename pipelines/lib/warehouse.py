@@ -21,8 +21,6 @@ _HELD: dict[Path, "duckdb.DuckDBPyConnection"] = {}  # noqa: F821
 def held(path: Path) -> Iterator[None]:
     """Keep one read-write instance of `path` open while the block runs; connect() then hands out its cursors.
     Only for a process that is the file's single writer anyway (a run under the build lock)."""
-    import duckdb
-
     key = Path(path).resolve()
     if key in _HELD:  # re-entrant: the outer block owns it
         yield

@@ -72,10 +72,18 @@ def _http_url(value) -> str | None:
 # --- data ---------------------------------------------------------------------------------------------------
 
 def load_marts(warehouse: Path) -> dict[str, pd.DataFrame]:
-    from pipelines.lib.warehouse import connect, identifier
+    from pipelines.lib.warehouse import connect
 
     with connect(warehouse, read_only=True) as connection:
-        return {name: connection.execute(f"SELECT * FROM {identifier(name)}").df() for name in MARTS}
+        return read_marts(connection)
+
+
+def read_marts(connection, catalog: str | None = None) -> dict[str, pd.DataFrame]:
+    """The MARTS tables as frames, from the connection's own database or the attached `catalog`."""
+    from pipelines.lib.warehouse import identifier
+
+    prefix = f"{identifier(catalog)}." if catalog else ""
+    return {name: connection.execute(f"SELECT * FROM {prefix}{identifier(name)}").df() for name in MARTS}
 
 
 def focus_country(marts: dict[str, pd.DataFrame]) -> str:
