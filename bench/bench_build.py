@@ -22,8 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (DEFAULT_MIRROR, DEFAULT_REGISTRY, PROJECT_ROOT, dagster_home, median, run_measured,  # noqa: E402
-                    save, table)
+from common import DEFAULT_MIRROR, DEFAULT_REGISTRY, PROJECT_ROOT, dagster_home, median, run_measured, save, table  # noqa: E402
 
 CHANGE_SOURCE = "worldbank_wdi_ict_exports"
 

@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import median, save, table  # noqa: E402
 
-from pipelines.lib.method.imputation import impute  # noqa: E402
-from pipelines.lib.method.synthetic import synthetic_panel  # noqa: E402
-from pipelines.lib.method.uncertainty import monte_carlo_ranks  # noqa: E402
+from pipelines.model.method.imputation import impute  # noqa: E402
+from pipelines.model.method.synthetic import synthetic_panel  # noqa: E402
+from pipelines.model.method.uncertainty import monte_carlo_ranks  # noqa: E402
 
 
 def synthetic(n_draws: int, repeats: int) -> list[dict]:
@@ -43,9 +43,9 @@ def real(warehouse: Path, n_draws: int, repeats: int) -> dict:
 
     import duckdb
 
-    from pipelines.lib.framework import load_method_config
-    from pipelines.lib.index_build import method_framework, scorable, wide_latest
-    from pipelines.lib.method import run_pipeline
+    from pipelines.model.framework import load_method_config
+    from pipelines.model.index_build import method_framework, scorable, wide_latest
+    from pipelines.model.method import run_pipeline
 
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:

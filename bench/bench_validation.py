@@ -1,6 +1,6 @@
 """Time and peak RSS of one table's validation suite (what one `gx_suite` check does), per path, each run in a fresh
 process: `gx` reads the table into pandas and runs GX on it; `sql` runs the suite compiled to DuckDB SQL and GX
-only on a bounded frame for the Data Docs (pipelines/lib/validation/sql_runner.py). The path is forced with
+only on a bounded frame for the Data Docs (pipelines/validation/sql_runner.py). The path is forced with
 $AI_READINESS_GX_MAX_ROWS, as a build would choose it from config/validation.yaml's gx_max_rows.
 
 Run: .venv/bin/python bench/bench_validation.py --warehouse /tmp/b100/marts/.build/ai_readiness.duckdb \\
@@ -26,8 +26,8 @@ FORCE = {"gx": str(10**12), "sql": "0"}  # $AI_READINESS_GX_MAX_ROWS for each pa
 
 def validate_one(warehouse: Path, name: str) -> dict:
     """Child process: the check's work on one table (read-only warehouse), Data Docs into a temp dir."""
-    from pipelines.lib.validation import validate_table
-    from pipelines.lib.warehouse import connect
+    from pipelines.base.warehouse import connect
+    from pipelines.validation import validate_table
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as docs, connect(warehouse, read_only=True) as connection:

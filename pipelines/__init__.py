@@ -1,1 +1,2 @@
-"""ai-readiness: the Dagster code location (`pipelines.definitions`) and its plain helpers (`pipelines.lib`)."""
+"""ai-readiness: the Dagster code location (`pipelines.definitions`) and the plain Python it runs, one package per
+stage of the data path: sources → staging → validation → model → publish, on a shared `base`."""

@@ -99,8 +99,8 @@ def _progress_logger(started: float):
 def build(select: str | None = None, wait_seconds: float = 0.0, *, full: bool = False,
           without_checks: bool = False) -> int:
     """Plan and materialize under the build lock: a second build waits up to `wait_seconds`, then refuses (exit 2)."""
-    from pipelines.lib.lock import BuildLocked, build_lock
-    from pipelines.lib.settings import current_paths
+    from pipelines.base.lock import BuildLocked, build_lock
+    from pipelines.base.settings import current_paths
 
     try:
         with build_lock(current_paths().marts_dir, wait_seconds=wait_seconds):
@@ -130,13 +130,13 @@ def _materialize(definitions, selection, started: float):
 
 
 def _build_locked(select: str | None, *, full: bool = False, without_checks: bool = False) -> int:
-    """A plain build runs what pipelines.lib.incremental plans: nothing when inputs, code, settings and the
+    """A plain build runs what pipelines.orchestration.incremental plans: nothing when inputs, code, settings and the
     published release are as the last successful build left them (planned before Dagster is imported, so that
     answer takes well under a second), else the stale sources' raw_/stg_ steps, the marts and publish. Its
     fingerprints are committed only after it published. `--select` (and the `--without-checks` diagnostic) run
     what they are told and make the next plain build a full one."""
-    from pipelines.lib import incremental
-    from pipelines.lib.settings import current_paths
+    from pipelines.base.settings import current_paths
+    from pipelines.orchestration import incremental
 
     started = time.monotonic()
     paths = current_paths()
@@ -214,10 +214,10 @@ class _Progress:
 
 def fetch(source_ids: list[str], wait_seconds: float = 0.0) -> int:
     """Copy (mirror) or download every registered raw file into data/raw/, each verified against its sha256."""
-    from pipelines.lib.fetch import HttpPolicy, fetch_from_mirror, fetch_from_url, make_client
-    from pipelines.lib.lock import BuildLocked, build_lock
-    from pipelines.lib.registry import load_registry
-    from pipelines.lib.settings import current_paths, mirror_dir
+    from pipelines.base.lock import BuildLocked, build_lock
+    from pipelines.base.settings import current_paths, mirror_dir
+    from pipelines.sources.fetch import HttpPolicy, fetch_from_mirror, fetch_from_url, make_client
+    from pipelines.sources.registry import load_registry
 
     registry = load_registry()
     for source_id in source_ids:
@@ -251,7 +251,7 @@ def fetch(source_ids: list[str], wait_seconds: float = 0.0) -> int:
 # --- query, report, explain ----------------------------------------------------------------------------------
 
 def _published_warehouse():
-    from pipelines.lib.settings import current_paths
+    from pipelines.base.settings import current_paths
 
     path = current_paths().published_warehouse
     if not path.exists():
@@ -261,7 +261,7 @@ def _published_warehouse():
 
 def query(sql: str, output_format: str = "table") -> int:
     """Read-only: the connection cannot write the warehouse, whatever the SQL says."""
-    from pipelines.lib.safety import read_only_session, safe_csv_frame
+    from pipelines.publish.query import read_only_session, safe_csv_frame
 
     with read_only_session(_published_warehouse()) as connection:  # nor any other file: no COPY TO, no ATTACH
         frame = connection.execute(sql).df()
@@ -290,15 +290,15 @@ def _sql_text(args) -> str:
 def report(out_dir: str) -> int:
     from pathlib import Path
 
-    from pipelines.lib.report import build_report
+    from pipelines.publish.report import build_report
 
     print(f"ai-readiness report written to {build_report(_published_warehouse(), Path(out_dir))}")
     return 0
 
 
 def explain(iso3: str, item: str) -> int:
-    from pipelines.lib.explain import UnknownName, explain_lines
-    from pipelines.lib.warehouse import connect
+    from pipelines.base.warehouse import connect
+    from pipelines.publish.explain import UnknownName, explain_lines
 
     with connect(_published_warehouse(), read_only=True) as connection:
         try:

@@ -61,8 +61,13 @@ def main() -> None:
     import pyarrow.parquet  # noqa: F401
 
     import pipelines.definitions  # noqa: F401 - the asset graph, made from the registry
-    from pipelines import cli  # noqa: F401
-    from pipelines.lib import index_build, publish, report, validation  # noqa: F401
+    from pipelines import (
+        cli,  # noqa: F401
+        validation,  # noqa: F401
+    )
+    from pipelines.model import index_build
+    from pipelines.publish import release as publish
+    from pipelines.publish import report
 
     children: set[int] = set()
     reply = sys.stdout

@@ -19,7 +19,7 @@ def main() -> int:
     parser.add_argument("--edited", action="append", default=[], metavar="PATH")
     parser.add_argument("argv", nargs=argparse.REMAINDER)
     args = parser.parse_args()
-    from pipelines.lib import incremental
+    from pipelines.orchestration import incremental
 
     if args.edited:
         real = incremental.CodeVersion.current()

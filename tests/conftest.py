@@ -68,8 +68,8 @@ def published_db(built):
 
 @pytest.fixture(scope="session")
 def report_file(built, tmp_path_factory) -> Path:
-    """The HTML report of the `built` warehouse (pipelines.lib.report), rendered once for the report and browser tests."""
-    from pipelines.lib.report import build_report
+    """The HTML report of the `built` warehouse (pipelines.publish.report), rendered once for the report and browser tests."""
+    from pipelines.publish.report import build_report
 
     return build_report(built / "marts" / "ai_readiness.duckdb", tmp_path_factory.mktemp("report"))
 

@@ -265,8 +265,8 @@ def reader_loop(marts: str, stop_file: str, allowed_file: str, out_file: str) ->
 
 def publisher_loop(marts: str, builds: str, times: str) -> None:
     """Publish the given build warehouses in turn, `times` times, each under the build lock as a build does."""
-    from pipelines.lib.lock import build_lock
-    from pipelines.lib.publish import publish
+    from pipelines.base.lock import build_lock
+    from pipelines.publish.release import publish
 
     warehouses = [Path(b) for b in builds.split(",")]
     for i in range(int(times)):

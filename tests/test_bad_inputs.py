@@ -477,14 +477,14 @@ def test_bad_input_is_refused_and_the_release_kept(name, baselines, tmp_path):
 
 
 # The suites' rules, with every table forced down the large-table path (suites compiled to DuckDB SQL,
-# pipelines/lib/validation/sql_runner.py): the same refusals, the same lines.
+# pipelines/validation/sql_runner.py): the same refusals, the same lines.
 SQL_PATH_CASES = ["duplicated_rows", "aggregate_with_country_code", "share_over_100", "future_year",
                   "year_before_range", "eurostat_decimal_comma_lost"]
 
 
 @pytest.mark.parametrize("name", SQL_PATH_CASES)
 def test_bad_input_is_refused_on_the_sql_path(name, baselines, tmp_path, monkeypatch):
-    from pipelines.lib.validation import sql_runner
+    from pipelines.validation import sql_runner
 
     validated, original = [], sql_runner.run_suite_sql
 
@@ -542,7 +542,7 @@ def test_refusal_end_to_end_in_a_fresh_process(baselines, tmp_path):
     assert (data_dir / "marts" / "data_docs" / "index.html").is_file()  # GX Data Docs of the failed run
 
 
-# --- archives: not wired to a source yet, so pipelines.lib.archives is exercised directly ------------------------
+# --- archives: not wired to a source yet, so pipelines.sources.archives is exercised directly ------------------------
 
 
 def _real_member(mirror: Path) -> bytes:
@@ -551,8 +551,8 @@ def _real_member(mirror: Path) -> bytes:
 
 def test_zip_with_parent_paths_is_refused(baselines, tmp_path):
     baseline = baselines(WDI)
-    from pipelines.lib.archives import safe_extract_zip
-    from pipelines.lib.errors import FetchError
+    from pipelines.base.errors import FetchError
+    from pipelines.sources.archives import safe_extract_zip
 
     archive = tmp_path / "API_SP.POP.TOTL_DS2_en_csv_v2.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -569,8 +569,8 @@ def test_zip_with_parent_paths_is_refused(baselines, tmp_path):
 
 def test_zip_bomb_is_refused(baselines, tmp_path):
     baseline = baselines(WDI)
-    from pipelines.lib.archives import safe_extract_zip
-    from pipelines.lib.errors import FetchError
+    from pipelines.base.errors import FetchError
+    from pipelines.sources.archives import safe_extract_zip
 
     archive = tmp_path / "API_SP.POP.TOTL_DS2_en_csv_v2.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:

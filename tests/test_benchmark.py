@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.lib.benchmark import benchmark, benchmark_item, TrendConfig, years_behind, years_to_catch_up
+from pipelines.model.benchmark import TrendConfig, benchmark, benchmark_item, years_behind, years_to_catch_up
 
 
 def _history():

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from pipelines.lib.framework import load_framework, load_method_config
-from pipelines.lib.peer_groups import load_peer_config
+from pipelines.model.framework import load_framework, load_method_config
+from pipelines.model.peer_groups import load_peer_config
 
 
 def test_composite_has_rank_bands_and_covers_japan(published_db):
@@ -130,7 +130,7 @@ def test_same_seed_gives_identical_scores(built):
     """Re-run the scoring from the build warehouse's inputs twice: identical tables, bands included."""
     import duckdb
 
-    from pipelines.lib.index_build import score_index
+    from pipelines.model.index_build import score_index
 
     config, _ = load_method_config()
     connection = duckdb.connect(str(built / "marts" / ".build" / "ai_readiness.duckdb"), read_only=True)

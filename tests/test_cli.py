@@ -126,7 +126,7 @@ def test_query_formats_and_read_only(capsys, on_built, published_db):
 def test_report_renders_from_the_published_warehouse(capsys, on_built, tmp_path, monkeypatch):
     """The wiring only: rendering itself is tested in test_report.py and runs in every publish (~5 s)."""
     calls = []
-    monkeypatch.setattr("pipelines.lib.report.build_report", lambda db, out: calls.append((db, out)) or out / "x")
+    monkeypatch.setattr("pipelines.publish.report.build_report", lambda db, out: calls.append((db, out)) or out / "x")
     code, out, _ = _run(capsys, "report", str(tmp_path / "out"))
     assert code == 0 and calls == [(on_built / "marts" / "ai_readiness.duckdb", tmp_path / "out")]
 

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.lib.lock import BuildLocked, build_lock
+from pipelines.base.lock import BuildLocked, build_lock
 from tests.conftest import PROJECT_ROOT
 from tests.fault_support import WDI, copy_data_dir, leftovers, logical_snapshot
 
@@ -121,7 +121,7 @@ def test_a_second_build_refuses_or_waits_and_nothing_is_corrupted(wdi_builds, wd
 
 def test_the_lock_is_reentrant_in_one_process_and_exclusive_across_processes(tmp_path):
     marts = tmp_path / "marts"
-    holder = _python("import sys, time; from pathlib import Path; from pipelines.lib.lock import build_lock\n"
+    holder = _python("import sys, time; from pathlib import Path; from pipelines.base.lock import build_lock\n"
                      "with build_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(30)",
                      str(marts), stdout=subprocess.PIPE)
     try:

@@ -1,5 +1,5 @@
 """Crash safety: builds killed with SIGKILL (as in a power cut: no clean-up runs) at named crash points spread over
-ingest, staging, checks, marts, export and publish (AI_READINESS_CRASH_AT, pipelines/lib/faults.py), and at
+ingest, staging, checks, marts, export and publish (AI_READINESS_CRASH_AT, pipelines/base/faults.py), and at
 moments no point marks. After every kill, data/marts/ is either byte-identical to what it was or the complete new
 release (every published file from one release, all row counts and the focus country right), never a mix or a
 partial file; and the next run needs no clean-up by hand (stale lock, `.partial` releases, temp symlinks, temp
@@ -25,11 +25,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
-from pipelines.lib.lock import build_lock
+from pipelines.base.lock import build_lock
 from tests.conftest import PROJECT_ROOT
 from tests.fault_support import (
-    OTHER_FOCUS, WDI, byte_snapshot, copy_data_dir, leftovers, logical_snapshot, published_files, release_dir,
+    OTHER_FOCUS,
+    WDI,
+    byte_snapshot,
+    copy_data_dir,
+    leftovers,
+    logical_snapshot,
+    published_files,
+    release_dir,
     server_env,
 )
 

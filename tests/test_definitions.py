@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.lib.registry import load_registry
+from pipelines.sources.registry import load_registry
 
 
 def _defs():

@@ -9,7 +9,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.lib.exports import PARTITIONED, contract_for, load_dictionary
+from pipelines.publish.exports import PARTITIONED, contract_for, load_dictionary
 
 ARROW = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
 # Text by design although their values can look like numbers: periods ("2024", "2025-H1"), raw-row locators
@@ -163,8 +163,8 @@ def test_contract_refuses_an_undescribed_or_missing_column():
 
 def test_a_failing_report_fails_the_publish_and_nothing_flips(tmp_path, monkeypatch):
     """The report is part of the release: if it cannot render, the previous release stays current, report included."""
-    from pipelines.lib.publish import publish
-    from pipelines.lib.report.build import MARTS
+    from pipelines.publish.release import publish
+    from pipelines.publish.report.build import MARTS
 
     build = tmp_path / "build.duckdb"
     connection = duckdb.connect(str(build))
@@ -181,10 +181,10 @@ def test_a_failing_report_fails_the_publish_and_nothing_flips(tmp_path, monkeypa
         raise RuntimeError("chart failed")
 
     marts = tmp_path / "marts"
-    monkeypatch.setattr("pipelines.lib.report.write_report", good)
+    monkeypatch.setattr("pipelines.publish.report.write_report", good)
     publish(build, marts)
     first = (marts / "current").resolve()
-    monkeypatch.setattr("pipelines.lib.report.write_report", broken)
+    monkeypatch.setattr("pipelines.publish.report.write_report", broken)
     with pytest.raises(RuntimeError, match="chart failed"):
         publish(build, marts)
     assert (marts / "current").resolve() == first

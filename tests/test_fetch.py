@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.lib.archives import safe_extract_zip
-from pipelines.lib.errors import ChecksumMismatch, FetchError
-from pipelines.lib.fetch import HttpPolicy, fetch_source, max_download_bytes, sha256_of
-from pipelines.lib.registry import RawFile, Source
+from pipelines.base.errors import ChecksumMismatch, FetchError
+from pipelines.sources.archives import safe_extract_zip
+from pipelines.sources.fetch import HttpPolicy, fetch_source, max_download_bytes, sha256_of
+from pipelines.sources.registry import RawFile, Source
 
 SOURCE_ID = "worldbank_wdi"
 SMALL = "raw/datahub_world-development-indicators/it.net.secr.p6/README.md"  # 148 bytes

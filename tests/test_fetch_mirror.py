@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
-from pipelines.lib.errors import ChecksumMismatch, FetchError
-from pipelines.lib.fetch import fetch_source, sha256_of
-from pipelines.lib.registry import load_registry
+from pipelines.base.errors import ChecksumMismatch, FetchError
+from pipelines.sources.fetch import fetch_source, sha256_of
+from pipelines.sources.registry import load_registry
 
 
 @pytest.fixture()

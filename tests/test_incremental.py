@@ -8,9 +8,9 @@ import os
 import duckdb
 import pytest
 
-from pipelines.lib import incremental
-from pipelines.lib.registry import load_registry
-from pipelines.lib.settings import Paths
+from pipelines.base.settings import Paths
+from pipelines.orchestration import incremental
+from pipelines.sources.registry import load_registry
 
 SOURCES = ("oecd_pisa", "top500")
 
@@ -71,7 +71,7 @@ def _stage(paths: Paths, registry, only=None):
 
 def _publish(paths: Paths):
     """What publish leaves: a release folder, `current` pointing at it, the entries users open linked through it."""
-    from pipelines.lib.publish import _ensure_entry_links, _swap_symlink
+    from pipelines.publish.release import _ensure_entry_links, _swap_symlink
 
     release = paths.marts_dir / ".releases" / os.urandom(8).hex()
     (release / "parquet").mkdir(parents=True)
@@ -155,7 +155,7 @@ def test_a_deleted_raw_file_or_staged_table_rebuilds_that_source(paths, mirror, 
 def test_parser_code_change_restages_only_its_users(paths, mirror, registry, monkeypatch, frozen_code):
     _successful_build(paths, mirror, registry)
     code = frozen_code
-    top500_parser = "pipelines/lib/parsers/top500.py"
+    top500_parser = "pipelines/staging/parsers/top500.py"
     assert top500_parser in code.files
     edited = _edited(code, top500_parser)
     monkeypatch.setattr(incremental.CodeVersion, "current", classmethod(lambda cls: edited))
@@ -226,7 +226,7 @@ def test_full_rebuild_and_invalidate(paths, mirror, registry, monkeypatch):
 
 
 def test_state_is_never_a_published_table():
-    from pipelines.lib.publish import PUBLISHED_PREFIXES
+    from pipelines.publish.release import PUBLISHED_PREFIXES
 
     assert not incremental.STATE_TABLE.startswith(PUBLISHED_PREFIXES)
 
@@ -261,26 +261,26 @@ def test_an_unreadable_build_warehouse_means_a_full_build(paths, mirror, registr
 
 
 def test_every_file_under_pipelines_sql_and_config_is_code_unless_excluded(tmp_path):
-    for name in ("pipelines/lib/new_helper.py", "pipelines/lib/report/templates/part.mustache", "sql/new_layer/x.txt",
+    for name in ("pipelines/lib/new_helper.py", "pipelines/publish/report/templates/part.mustache", "sql/new_layer/x.txt",
                  "config/new_setting.toml", "config/sources/some_source.yaml", "pipelines/__pycache__/a.cpython-311.pyc",
                  "pipelines/lib/old.pyc", "sql/marts/x.sql~", "README.md", "tests/test_x.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(name)
     found = [p.relative_to(tmp_path).as_posix() for p in incremental.code_files(tmp_path)]
     assert found == ["config/new_setting.toml", "pipelines/lib/new_helper.py",
-                     "pipelines/lib/report/templates/part.mustache", "sql/new_layer/x.txt"]
+                     "pipelines/publish/report/templates/part.mustache", "sql/new_layer/x.txt"]
 
 
 def test_the_real_code_version_covers_every_kind_of_file(frozen_code):
-    for path in ("config/data_dictionary.yaml", "config/country_overrides.csv", "pipelines/lib/exports.py",
-                 "pipelines/lib/data_dictionary.py", "pipelines/lib/explain.py", "pipelines/lib/report/templates/"
+    for path in ("config/data_dictionary.yaml", "config/country_overrides.csv", "pipelines/publish/exports.py",
+                 "pipelines/publish/data_dictionary.py", "pipelines/publish/explain.py", "pipelines/publish/report/templates/"
                  "index.html.j2", "sql/explain/fact.sql", "sql/docs/sources.sql", "sql/checks/release__coverage.sql"):
         assert path in frozen_code.files, path
     assert not [p for p in frozen_code.files if p.startswith("config/sources/") or "__pycache__" in p]
 
 
-@pytest.mark.parametrize("path", ["config/data_dictionary.yaml", "pipelines/lib/exports.py",
-                                  "pipelines/lib/data_dictionary.py", "pipelines/lib/explain.py",
+@pytest.mark.parametrize("path", ["config/data_dictionary.yaml", "pipelines/publish/exports.py",
+                                  "pipelines/publish/data_dictionary.py", "pipelines/publish/explain.py",
                                   "sql/explain/fact.sql", "sql/docs/sources.sql", "config/peer_groups.yaml"])
 def test_files_only_publish_and_marts_read_rebuild_the_marts_but_no_source(paths, mirror, registry, monkeypatch,
                                                                            frozen_code, path):
@@ -306,10 +306,10 @@ def test_parser_modules_follow_imports(frozen_code):
     policy, pisa = full["ai_policy_milestones"], full["oecd_pisa"]
     assert {"policy", "indices", "worldbank"} <= frozen_code.parser_modules(policy)
     assert "indices" not in frozen_code.parser_modules(pisa)
-    indices = _edited(frozen_code, "pipelines/lib/parsers/indices.py")
+    indices = _edited(frozen_code, "pipelines/staging/parsers/indices.py")
     assert indices.staging(policy) != frozen_code.staging(policy)
     assert indices.staging(pisa) == frozen_code.staging(pisa)
-    worldbank = _edited(frozen_code, "pipelines/lib/parsers/worldbank.py")
+    worldbank = _edited(frozen_code, "pipelines/staging/parsers/worldbank.py")
     assert worldbank.staging(pisa) != frozen_code.staging(pisa)
 
 
@@ -383,7 +383,7 @@ def test_a_removed_build_warehouse_or_another_data_dir_means_a_full_build(paths,
                                                        ("fct_indicator_values:gx_suite", (), True),
                                                        ("stg_not_selected:gx_suite", (), False)])
 def test_a_check_recorded_as_not_passed_makes_its_table_stale(paths, mirror, registry, check, stale, marts):
-    from pipelines.lib.audit import record_check
+    from pipelines.base.audit import record_check
 
     _successful_build(paths, mirror, registry)
     connection = duckdb.connect(str(paths.build_warehouse))

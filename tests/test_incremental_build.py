@@ -69,8 +69,9 @@ def two_sources(tmp_path, mirror_dir):
 
 def _plan(data_dir: Path, mirror: Path, registry: Path, env: dict, monkeypatch):
     """What the next plain build would run, planned in this process with the same settings."""
-    from pipelines.lib import incremental, registry as registry_module
-    from pipelines.lib.settings import Paths
+    from pipelines.base.settings import Paths
+    from pipelines.orchestration import incremental
+    from pipelines.sources import registry as registry_module
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)

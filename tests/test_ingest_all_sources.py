@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from pipelines.lib.registry import load_registry
+from pipelines.sources.registry import load_registry
 
 
 def test_every_source_reaches_the_facts(published_db):

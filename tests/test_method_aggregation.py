@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.lib.method.aggregation import composite_scores, pillar_scores, rank, weighted_mean, weighted_means
-from pipelines.lib.method.framework import Framework
+from pipelines.model.method.aggregation import composite_scores, pillar_scores, rank, weighted_mean, weighted_means
+from pipelines.model.method.framework import Framework
 
 NAN = np.nan
 FW = Framework.from_dict({"indicators": {"a": {"pillar": "P1"}, "b": {"pillar": "P1"}, "c": {"pillar": "P2"}}})

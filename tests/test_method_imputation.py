@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.lib.method.framework import Framework
-from pipelines.lib.method.imputation import impute, impute_with_methods
+from pipelines.model.method.framework import Framework
+from pipelines.model.method.imputation import impute, impute_with_methods
 
 NAN = np.nan
 GROUPS = pd.Series({"A": "g1", "B": "g1", "C": "g1", "D": "g2", "E": "g2"})

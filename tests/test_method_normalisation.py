@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.lib.method.normalisation import METHODS, normalise
+from pipelines.model.method.normalisation import METHODS, normalise
 
 UP, DOWN = pd.Series({"x": 1}), pd.Series({"x": -1})
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from pipelines.lib.method.outliers import kurtosis, skewness, treat_outliers, treat_series, untreated_record
+from pipelines.model.method.outliers import kurtosis, skewness, treat_outliers, treat_series, untreated_record
 
 COINR_EXAMPLE = np.r_[np.arange(1, 11), 30, 100].astype(float)  # from COINr's winsorise() docs
 
@@ -52,7 +52,7 @@ def test_untreated_record_reports_statistics_only():
 
 
 def test_binary_flags_are_never_winsorised():
-    from pipelines.lib.method.outliers import treat_series
+    from pipelines.model.method.outliers import treat_series
 
     flag = pd.Series([1.0] * 40 + [0.0] * 2, index=[f"C{i}" for i in range(42)], name="flag")
     treated, record = treat_series(flag)

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.lib.method import MethodConfig, run_pipeline
-from pipelines.lib.method.synthetic import synthetic_panel
+from pipelines.model.method import MethodConfig, run_pipeline
+from pipelines.model.method.synthetic import synthetic_panel
 
 
 @pytest.fixture(scope="module")

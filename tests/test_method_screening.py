@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.lib.method.framework import Framework
-from pipelines.lib.method.screening import screen_countries, screen_indicators
+from pipelines.model.method.framework import Framework
+from pipelines.model.method.screening import screen_countries, screen_indicators
 
 NAN = np.nan
 

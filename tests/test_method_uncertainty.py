@@ -3,9 +3,13 @@ import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
-from pipelines.lib.method.synthetic import synthetic_panel
-from pipelines.lib.method.uncertainty import (
-    Scenario, UncertaintyChoices, monte_carlo_ranks, perturb, rank_draws,
+from pipelines.model.method.synthetic import synthetic_panel
+from pipelines.model.method.uncertainty import (
+    Scenario,
+    UncertaintyChoices,
+    monte_carlo_ranks,
+    perturb,
+    rank_draws,
 )
 
 

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.lib.method.framework import Framework
-from pipelines.lib.method.weights import compute_weights, equal_weights, expert_weights, pca_weights
+from pipelines.model.method.framework import Framework
+from pipelines.model.method.weights import compute_weights, equal_weights, expert_weights, pca_weights
 
 FW = Framework.from_dict({
     "indicators": {"a": {"pillar": "P1", "weight": 2}, "b": {"pillar": "P1", "weight": 1}, "c": {"pillar": "P1"},

@@ -3,7 +3,7 @@ stalls mid-body, resets the connection, redirects in a loop, or answers 200 with
 in bounded time (retried where retrying can help, refused at once where it cannot), names the file and the rule,
 and publishes nothing: data/marts/ stays byte-identical and no temp file is left in data/raw/.
 
-tests/test_fetch.py covers each fault against pipelines.lib.fetch directly; these prove the whole build path
+tests/test_fetch.py covers each fault against pipelines.sources.fetch directly; these prove the whole build path
 (registry URL -> raw asset -> exit code -> published outputs) behaves. The registry is a temp copy of
 config/sources/worldbank_wdi.yaml whose URLs point at the local server (AI_READINESS_REGISTRY_DIR,
 AI_READINESS_ALLOW_LOCAL_HTTP=1); AI_READINESS_HTTP_LIMITS shortens the timeouts and back-off.
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.lib.registry import SOURCES_DIR
+from pipelines.sources.registry import SOURCES_DIR
 from tests.fault_support import WDI, BuildServer, byte_snapshot, copy_data_dir, leftovers, server_env
 from tests.test_fetch import ok, redirect, reset, serving, stall
 

@@ -11,11 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines.lib.countries import harmonise
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS, PARSERS
-from pipelines.lib.parsers import ai_index
-from pipelines.lib.registry import SOURCES_DIR, _source_from_dict
+from pipelines.base.errors import ParseError
+from pipelines.sources.registry import SOURCES_DIR, _source_from_dict
+from pipelines.staging.countries import harmonise
+from pipelines.staging.parsers import PARSER_COLUMNS, PARSERS, ai_index
 
 SOURCE_ID = "ai_index_2025"
 PARSER_FUNCTIONS = {"ai_index_cross_section": ai_index.parse_cross_section, "ai_index_panel": ai_index.parse_panel}

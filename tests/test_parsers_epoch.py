@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.lib.countries import harmonise
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS, PARSERS
-from pipelines.lib.parsers.epoch import parse_epoch_notable_models, parse_epoch_supercomputers
+from pipelines.base.errors import ParseError
+from pipelines.staging.countries import harmonise
+from pipelines.staging.parsers import PARSER_COLUMNS, PARSERS
+from pipelines.staging.parsers.epoch import parse_epoch_notable_models, parse_epoch_supercomputers
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "sources"
 SC_ID, NM_ID = "epoch_ai_supercomputers", "epoch_notable_models"

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines.lib.countries import harmonise
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS
-from pipelines.lib.parsers.eurostat import parse_sdmx_csv, parse_wide_semicolon
-from pipelines.lib.settings import CONFIG_DIR
+from pipelines.base.errors import ParseError
+from pipelines.base.settings import CONFIG_DIR
+from pipelines.staging.countries import harmonise
+from pipelines.staging.parsers import PARSER_COLUMNS
+from pipelines.staging.parsers.eurostat import parse_sdmx_csv, parse_wide_semicolon
 
 ENTERPRISE = "eurostat_enterprise_ai"
 GENAI = "genai_usage"

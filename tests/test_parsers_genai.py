@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.lib.countries import harmonise
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS
-from pipelines.lib.parsers.genai import parse_ai_diffusion, parse_mic_white_paper
-from pipelines.lib.settings import CONFIG_DIR
+from pipelines.base.errors import ParseError
+from pipelines.base.settings import CONFIG_DIR
+from pipelines.staging.countries import harmonise
+from pipelines.staging.parsers import PARSER_COLUMNS
+from pipelines.staging.parsers.genai import parse_ai_diffusion, parse_mic_white_paper
 
 SOURCE_ID = "genai_usage"
 DIFFUSION = "raw/AI_Diffusion_Q12026_Update.csv"

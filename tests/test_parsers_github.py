@@ -11,11 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines.lib.countries import harmonise
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS, PARSERS
-from pipelines.lib.parsers import github
-from pipelines.lib.registry import SOURCES_DIR, _source_from_dict
+from pipelines.base.errors import ParseError
+from pipelines.sources.registry import SOURCES_DIR, _source_from_dict
+from pipelines.staging.countries import harmonise
+from pipelines.staging.parsers import PARSER_COLUMNS, PARSERS, github
 
 SOURCE_ID = "github_innovation_graph"
 PARSER_FUNCTIONS = {"github_metric": github.parse_metric, "github_topics": github.parse_topics}

@@ -15,9 +15,9 @@ import openpyxl
 import pytest
 import yaml
 
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS
-from pipelines.lib.parsers.indices import (
+from pipelines.base.errors import ParseError
+from pipelines.staging.parsers import PARSER_COLUMNS
+from pipelines.staging.parsers.indices import (
     AIPI_HEADER,
     GARI_HEADER,
     parse_aipi_workbook,

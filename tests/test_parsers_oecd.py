@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.lib.countries import harmonise
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS
-from pipelines.lib.parsers.oecd import parse_oecdai_export, parse_patent_panel
-from pipelines.lib.settings import CONFIG_DIR
+from pipelines.base.errors import ParseError
+from pipelines.base.settings import CONFIG_DIR
+from pipelines.staging.countries import harmonise
+from pipelines.staging.parsers import PARSER_COLUMNS
+from pipelines.staging.parsers.oecd import parse_oecdai_export, parse_patent_panel
 
 SOURCES = ("oecd_ai_vc", "oecd_ai_patents", "oecd_ai_publications")
 FUNCTIONS = {"oecdai_chart_export": parse_oecdai_export, "oecd_patent_panel": parse_patent_panel}

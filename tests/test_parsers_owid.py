@@ -11,11 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines.lib.countries import harmonise
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS, PARSERS
-from pipelines.lib.parsers import owid
-from pipelines.lib.registry import SOURCES_DIR, _source_from_dict
+from pipelines.base.errors import ParseError
+from pipelines.sources.registry import SOURCES_DIR, _source_from_dict
+from pipelines.staging.countries import harmonise
+from pipelines.staging.parsers import PARSER_COLUMNS, PARSERS, owid
 
 SOURCE_IDS = ("owid_ai", "oecd_pisa")
 PARSER_FUNCTIONS = {"owid_grapher": owid.parse_grapher}

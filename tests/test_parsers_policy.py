@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS
-from pipelines.lib.parsers.policy import POLICY_HEADER, parse_policy_milestones
+from pipelines.base.errors import ParseError
+from pipelines.staging.parsers import PARSER_COLUMNS
+from pipelines.staging.parsers.policy import POLICY_HEADER, parse_policy_milestones
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "sources"
 SOURCE_ID = "ai_policy_milestones"

@@ -13,10 +13,10 @@ import pytest
 import xlrd
 import yaml
 
-from pipelines.lib.countries import harmonise
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS, PARSERS
-from pipelines.lib.parsers.top500 import parse_top500_csv, parse_top500_xls, parse_top500_xlsx
+from pipelines.base.errors import ParseError
+from pipelines.staging.countries import harmonise
+from pipelines.staging.parsers import PARSER_COLUMNS, PARSERS
+from pipelines.staging.parsers.top500 import parse_top500_csv, parse_top500_xls, parse_top500_xlsx
 
 SOURCE_ID = "top500"
 REGISTRY = Path(__file__).resolve().parents[1] / "config" / "sources" / f"{SOURCE_ID}.yaml"
@@ -199,7 +199,7 @@ def test_registry_checksums_match_mirror(registry, mirror_dir):
 
 def test_registry_parsers_and_indicators(registry):
     for name, function in WANTED_PARSERS.items():
-        if name in PARSERS:  # the lead registers them in pipelines/lib/parsers/__init__.py
+        if name in PARSERS:  # the lead registers them in pipelines/staging/parsers/__init__.py
             assert PARSERS[name] == f"top500:{function.__name__}"
     codes = {i["source_code"] for i in registry["indicators"]}
     assert codes == {"systems", "Rmax [TFlop/s]", "Rpeak [TFlop/s]"}

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines.lib.countries import harmonise
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS
-from pipelines.lib.parsers.uis import parse_uis_indicator_export
-from pipelines.lib.settings import CONFIG_DIR
+from pipelines.base.errors import ParseError
+from pipelines.base.settings import CONFIG_DIR
+from pipelines.staging.countries import harmonise
+from pipelines.staging.parsers import PARSER_COLUMNS
+from pipelines.staging.parsers.uis import parse_uis_indicator_export
 
 SOURCE_ID = "stem_graduates"
 HEADER = "indicatorId,geoUnit,year,value,qualifier,magnitude"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.lib.countries import harmonise
-from pipelines.lib.errors import ParseError
-from pipelines.lib.parsers import PARSER_COLUMNS, PARSERS
-from pipelines.lib.parsers.worldbank import parse_api_wide, read_country_metadata
+from pipelines.base.errors import ParseError
+from pipelines.staging.countries import harmonise
+from pipelines.staging.parsers import PARSER_COLUMNS, PARSERS
+from pipelines.staging.parsers.worldbank import parse_api_wide, read_country_metadata
 
 SOURCE_ID = "worldbank_wdi_ict_exports"
 REGISTRY = Path(__file__).resolve().parents[1] / "config" / "sources" / f"{SOURCE_ID}.yaml"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.lib.registry import load_registry
+from pipelines.sources.registry import load_registry
 
 MAIN_WDI_CODES = {
     "IT.NET.USER.ZS", "NY.GDP.PCAP.PP.KD", "IT.NET.BBND.P2", "IT.NET.SECR.P6", "GB.XPD.RSDV.GD.ZS",
@@ -93,7 +93,7 @@ def test_parquet_exports_match_the_warehouse(published_db, built):
 def test_data_docs_hold_one_page_per_suite_of_the_build(built):
     """The checks store results and the run renders the site once at its end: every GX suite of the build has its
     validation page and its suite page, the index links them, and no page is missing or left over."""
-    from pipelines.defs.checks import audited_check_keys
+    from pipelines.defs.validation import audited_check_keys
 
     docs = built / "marts" / "data_docs"
     suites = {key.split(":")[0] for key in audited_check_keys() if key.endswith(":gx_suite")}

@@ -38,7 +38,7 @@ def test_corrupted_mirror_fails_loudly_and_keeps_last_good_outputs(tmp_path, mir
 def test_publish_alone_refuses_a_build_warehouse_a_blocking_check_failed_on(wdi_builds, wdi_baseline, tmp_path):
     import duckdb
 
-    from pipelines.lib.audit import AUDIT_TABLE, record_check
+    from pipelines.base.audit import AUDIT_TABLE, record_check
     from tests.fault_support import byte_snapshot, copy_data_dir
 
     data_dir = copy_data_dir(wdi_baseline.new, tmp_path / "data")
@@ -67,9 +67,9 @@ def test_a_check_that_raises_counts_as_failed(tmp_path):
     import duckdb
     import pytest
 
-    from pipelines.defs.checks import _audited
+    from pipelines.base.audit import AUDIT_TABLE
     from pipelines.defs.resources import ProjectPaths
-    from pipelines.lib.audit import AUDIT_TABLE
+    from pipelines.defs.validation import _audited
 
     project = ProjectPaths(data_dir=str(tmp_path))
 
@@ -89,7 +89,7 @@ def test_a_check_that_raises_counts_as_failed(tmp_path):
 
 
 def _recorded(connection) -> dict[str, bool]:
-    from pipelines.lib.audit import AUDIT_TABLE
+    from pipelines.base.audit import AUDIT_TABLE
 
     return dict(connection.execute(f"SELECT check_key, passed FROM {AUDIT_TABLE}").fetchall())
 
@@ -99,8 +99,8 @@ def test_rebuilding_a_table_marks_its_checks_not_passed_in_the_same_transaction(
     import pandas as pd
     import pytest
 
-    from pipelines.lib import warehouse
-    from pipelines.lib.audit import record_check
+    from pipelines.base import warehouse
+    from pipelines.base.audit import record_check
 
     connection = duckdb.connect(str(tmp_path / "build.duckdb"))
     try:
@@ -132,8 +132,8 @@ def test_restaging_a_source_marks_the_checks_of_the_fact_views_not_passed(tmp_pa
     import duckdb
     import pandas as pd
 
-    from pipelines.lib import warehouse
-    from pipelines.lib.audit import record_check
+    from pipelines.base import warehouse
+    from pipelines.base.audit import record_check
 
     connection = duckdb.connect(str(tmp_path / "build.duckdb"))
     try:
@@ -160,8 +160,9 @@ def test_publish_refuses_a_build_warehouse_whose_checks_never_ran(tmp_path):
     import duckdb
     import pytest
 
-    from pipelines.lib.audit import record_check, unaudited
-    from pipelines.lib.publish import UnauditedBuild, publish
+    from pipelines.base.audit import record_check, unaudited
+    from pipelines.base.warehouse import attached_read_only
+    from pipelines.publish.release import UnauditedBuild, publish
 
     build = tmp_path / "marts" / ".build" / "ai_readiness.duckdb"
     build.parent.mkdir(parents=True)
@@ -175,13 +176,14 @@ def test_publish_refuses_a_build_warehouse_whose_checks_never_ran(tmp_path):
     record_check(connection, "fct_x:gx_suite", True)
     record_check(connection, "stg_no_longer_selected:gx_suite", False)  # not a check of this code location
     connection.close()
-    assert unaudited(build, ["fct_x:gx_suite"]) == ([], [])
-    assert unaudited(build) == (["stg_no_longer_selected:gx_suite"], [])
+    with attached_read_only(build) as attached:
+        assert unaudited(attached, ["fct_x:gx_suite"]) == ([], [])
+        assert unaudited(attached) == (["stg_no_longer_selected:gx_suite"], [])
 
 
 def test_publish_requires_every_blocking_check_of_the_definitions():
-    from pipelines.defs.checks import audited_check_keys
     from pipelines.definitions import defs
+    from pipelines.defs.validation import audited_check_keys
 
     blocking = {f"{spec.asset_key.to_user_string()}:{spec.name}"
                 for checks in defs().asset_checks for spec in checks.check_specs if spec.blocking}

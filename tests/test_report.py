@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import duckdb
 import pytest
 
-from pipelines.lib.report import build_report
+from pipelines.publish.report import build_report
 
 
 class _Resources(HTMLParser):
@@ -73,7 +73,7 @@ def test_every_peer_group_trend_and_source_has_its_section(report, published_db)
         assert f'id="group-{group_id}"' in report and html.escape(label) in report
     for (source_id,) in published_db.execute("SELECT source_id FROM dim_sources").fetchall():
         assert f'id="source-{source_id}"' in report
-    from pipelines.lib.report.build import load_report_config
+    from pipelines.publish.report.build import load_report_config
 
     for key in load_report_config()["trend_indicators"]:
         assert f'id="trend-{key}"' in report
@@ -146,7 +146,7 @@ def test_hostile_names_render_as_text(built, tmp_path):
 
 def test_every_chart_the_report_draws_is_a_valid_vega_lite_spec(built, monkeypatch):
     """The build renders charts without altair's schema validation (charts.to_svg); it is done here instead."""
-    from pipelines.lib.report import build, charts
+    from pipelines.publish.report import build, charts
 
     drawn = []
     monkeypatch.setattr(charts, "to_svg", lambda chart: drawn.append(chart) or "")

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from pipelines.lib.fetch import HttpPolicy
-from pipelines.lib.registry import RawFile, load_registry
-from pipelines.lib.upstream import load_schedule_config
+from pipelines.sources.fetch import HttpPolicy
+from pipelines.sources.registry import RawFile, load_registry
+from pipelines.sources.upstream import load_schedule_config
 
 
 @pytest.fixture(scope="module")

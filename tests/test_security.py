@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.lib.registry import SOURCES_DIR, load_registry
-from pipelines.lib.safety import safe_csv_cell, safe_csv_frame
+from pipelines.publish.query import safe_csv_cell, safe_csv_frame
+from pipelines.sources.registry import SOURCES_DIR, load_registry
 from tests.conftest import PROJECT_ROOT
 from tests.fault_support import WDI, byte_snapshot, copy_data_dir, logical_snapshot
 
@@ -137,7 +137,7 @@ def test_explain_binds_or_refuses_injected_indicator_ids(published, monkeypatch,
 
 @pytest.mark.parametrize("value", [i for i in INJECTIONS if "\x00" not in i] + ["jp", "JAPAN", ""])
 def test_focus_country_must_be_an_iso3_code(monkeypatch, value):
-    from pipelines.lib.peer_groups import load_peer_config
+    from pipelines.model.peer_groups import load_peer_config
 
     monkeypatch.setenv("AI_READINESS_FOCUS_COUNTRY", value)
     with pytest.raises(ValueError, match="is not an ISO3 code"):
@@ -147,7 +147,7 @@ def test_focus_country_must_be_an_iso3_code(monkeypatch, value):
 def test_an_unknown_focus_country_is_refused_against_the_country_dimension(published, monkeypatch):
     import duckdb
 
-    from pipelines.lib.peer_groups import group_memberships, load_peer_config
+    from pipelines.model.peer_groups import group_memberships, load_peer_config
 
     monkeypatch.setenv("AI_READINESS_FOCUS_COUNTRY", "XXX")
     connection = duckdb.connect(str(published / "marts" / "ai_readiness.duckdb"), read_only=True)
@@ -160,7 +160,7 @@ def test_an_unknown_focus_country_is_refused_against_the_country_dimension(publi
 
 
 def test_peer_group_ids_in_config_must_be_identifiers(tmp_path):
-    from pipelines.lib.peer_groups import PEER_GROUPS_FILE, load_peer_config
+    from pipelines.model.peer_groups import PEER_GROUPS_FILE, load_peer_config
 
     doc = yaml.safe_load(PEER_GROUPS_FILE.read_text(encoding="utf-8"))
     doc["groups"]["g7'; DROP TABLE mart_japan_benchmark; --"] = doc["groups"]["g7"]
@@ -178,7 +178,7 @@ def test_sources_setting_is_checked_against_the_registry(monkeypatch, value):
 
 
 def test_memory_limit_setting_cannot_carry_sql(monkeypatch):
-    from pipelines.lib.warehouse import memory_limit
+    from pipelines.base.warehouse import memory_limit
 
     monkeypatch.setenv("AI_READINESS_DUCKDB_MEMORY_LIMIT", "1GB'; ATTACH 'x.duckdb' AS x; --")
     with pytest.raises(ValueError, match="is not a size"):
@@ -187,7 +187,7 @@ def test_memory_limit_setting_cannot_carry_sql(monkeypatch):
 
 @pytest.mark.parametrize("name", ["stg_x; DROP TABLE y", "stg_x' --", "Stg", "stg x", "1stg", ""])
 def test_table_names_are_identifiers(name):
-    from pipelines.lib.warehouse import identifier
+    from pipelines.base.warehouse import identifier
 
     with pytest.raises(ValueError, match="not a safe SQL identifier"):
         identifier(name)
@@ -233,7 +233,7 @@ def test_registry_source_ids_are_identifiers(tmp_path, monkeypatch):
 
 
 def test_a_symlink_in_the_raw_folder_is_replaced_not_written_through(mirror_dir, tmp_path):
-    from pipelines.lib.fetch import fetch_source
+    from pipelines.sources.fetch import fetch_source
 
     source = load_registry()[WDI]
     raw = source.files[0]

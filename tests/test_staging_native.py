@@ -12,11 +12,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.lib import staging
-from pipelines.lib.errors import ParseError, UnmappedCountries
-from pipelines.lib.fetch import FetchedFile
-from pipelines.lib.parsers import worldbank
-from pipelines.lib.registry import RawFile, load_registry
+from pipelines.base.errors import ParseError, UnmappedCountries
+from pipelines.sources.fetch import FetchedFile
+from pipelines.sources.registry import RawFile, load_registry
+from pipelines.staging import stage as staging
+from pipelines.staging.parsers import worldbank
 
 METADATA = "raw/worldbank_api_csv/IT.NET.USER.ZS/Metadata_Country_API_IT.NET.USER.ZS_DS2_en_csv_v2_1228.csv"
 DATAHUB = "Country Name,Country Code,Year,Value\n"
@@ -51,7 +51,7 @@ def _assert_same(connection, source, fetched):
 
 @pytest.mark.parametrize("source_id", ["worldbank_wdi", "worldbank_wdi_ict_exports", "oecd_pisa"])
 def test_real_sources_stage_identically(connection, mirror_dir, tmp_path, source_id):
-    from pipelines.lib.fetch import fetch_source
+    from pipelines.sources.fetch import fetch_source
 
     source = load_registry()[source_id]
     fetched = fetch_source(source, tmp_path / "raw", mirror_dir)
@@ -61,7 +61,7 @@ def test_real_sources_stage_identically(connection, mirror_dir, tmp_path, source
 
 def test_a_source_staged_over_several_statements_keeps_its_rows_and_order(connection, mirror_dir, tmp_path,
                                                                           monkeypatch):
-    from pipelines.lib.fetch import fetch_source
+    from pipelines.sources.fetch import fetch_source
 
     monkeypatch.setattr(staging, "NATIVE_BATCH_FILES", 4)  # WDI's 19 files: five INSERTs instead of one
     source = load_registry()["worldbank_wdi"]

@@ -165,7 +165,7 @@ def test_asset_graph_page_renders(webserver, tmp_path):
 
 @needs_chromium
 def test_report_renders_offline_without_console_messages(report_file, tmp_path):
-    from pipelines.lib.report.build import load_report_config
+    from pipelines.publish.report.build import load_report_config
 
     result = _chromium(tmp_path, "--dump-dom", report_file.as_uri())
     dom = result.stdout

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipelines.lib.registry import load_registry
-from pipelines.lib.staging import STAGED_COLUMNS
-from pipelines.lib.validation.config import ValidationConfig, current_year, load_config
+from pipelines.sources.registry import load_registry
+from pipelines.staging.stage import STAGED_COLUMNS
+from pipelines.validation.config import ValidationConfig, current_year, load_config
 
 WDI_FILE = "worldbank_wdi/raw/datahub_world-development-indicators/it.net.user.zs/data.csv"
 
@@ -38,15 +38,15 @@ def _config(**overrides) -> ValidationConfig:
     return ValidationConfig(
         focus_country_override="JPN", severity=base.severity,
         row_counts=overrides.get("row_counts", {"default": {"min": 1, "max": 1000}}),
-        release=overrides.get("release", base.release), raw_files=base.raw_files, max_samples=10,
+        release=overrides.get("release", base.release), max_samples=10,
         known_exceptions=base.known_exceptions,
     )
 
 
 def _run_staged(frame: pd.DataFrame, config: ValidationConfig, tmp_path=None, run_name="t"):
-    from pipelines.lib import reference
-    from pipelines.lib.validation.runner import run_suite
-    from pipelines.lib.validation.suites import staged_suite
+    from pipelines.staging import reference
+    from pipelines.validation.runner import run_suite
+    from pipelines.validation.suites import staged_suite
 
     registry = load_registry()
     source = registry["worldbank_wdi"]
@@ -115,7 +115,7 @@ def test_failed_rules_alone_are_rerun_for_their_rows_and_docs_keep_one_page(wdi_
     the results store: one Data Docs page per suite, and it shows every rule, passed or failed."""
     import json
 
-    from pipelines.lib.validation.runner import gx_context
+    from pipelines.validation.runner import gx_context
 
     outcome = _run_staged(_frame([_row(2), _row(3, iso3="XXX"), _row(4, period="2019", value=150.0)]), _config(),
                           tmp_path / "docs", run_name="one_failing_suite")
@@ -139,7 +139,7 @@ def test_gx_memos_build_each_configuration_and_row_filter_once_and_end_with_the_
     from great_expectations.expectations.expectation import Expectation
     from great_expectations.expectations.row_conditions import Column
 
-    from pipelines.lib.validation.runner import gx_memoised
+    from pipelines.validation.runner import gx_memoised
 
     original = Expectation.__dict__["configuration"], PandasExecutionEngine.__dict__["_apply_row_condition_filter"]
     rule = gx.expectations.ExpectColumnValuesToNotBeNull(column="value")
@@ -197,9 +197,9 @@ def test_data_docs_show_the_latest_run_only(wdi_only, tmp_path):
 
 
 def test_mart_suite_flags_duplicate_facts(wdi_only):
-    from pipelines.lib.reference import ref_countries
-    from pipelines.lib.validation.runner import run_suite
-    from pipelines.lib.validation.suites import FACT_COLUMNS, mart_suite
+    from pipelines.staging.reference import ref_countries
+    from pipelines.validation.runner import run_suite
+    from pipelines.validation.suites import FACT_COLUMNS, mart_suite
 
     fact = _frame([_row(2)]).iloc[0].to_dict()
     columns = [c for c in fact if c in FACT_COLUMNS or c.startswith("is_")]
@@ -237,7 +237,7 @@ def _cells(countries, indicator="ind_a", periods=("2020", "2021"), value=10.0, f
 
 
 def test_release_checks_coverage_focus_country_and_value_moves(tmp_path):
-    from pipelines.lib.validation.release import release_checks
+    from pipelines.validation.release import release_checks
 
     countries = [f"C{i:02d}" for i in range(40)] + ["JPN"]
     published = _warehouse(tmp_path / "published.duckdb", _facts(
@@ -262,7 +262,7 @@ def test_release_checks_coverage_focus_country_and_value_moves(tmp_path):
 
 
 def test_release_checks_pass_without_a_previous_release(tmp_path):
-    from pipelines.lib.validation.release import release_checks
+    from pipelines.validation.release import release_checks
 
     build = _warehouse(tmp_path / "build.duckdb", _facts(_cells(["JPN"])))
     outcomes = release_checks(build, tmp_path / "nothing.duckdb", ["src"], _config())
@@ -270,7 +270,7 @@ def test_release_checks_pass_without_a_previous_release(tmp_path):
 
 
 def test_sources_not_built_are_a_warning(tmp_path):
-    from pipelines.lib.validation.release import release_checks
+    from pipelines.validation.release import release_checks
 
     published = _warehouse(tmp_path / "published.duckdb", _facts(
         _cells(["JPN"]) + [("other", "x", "JPN", "2020", 1.0, "other/raw/x.csv", "2")]))
@@ -284,8 +284,8 @@ def test_sources_not_built_are_a_warning(tmp_path):
 
 
 def test_a_huge_line_is_refused_with_its_row(tmp_path):
-    from pipelines.lib.errors import ParseError
-    from pipelines.lib.validation.raw import screen_text_file
+    from pipelines.base.errors import ParseError
+    from pipelines.staging.raw_screen import screen_text_file
 
     path = tmp_path / "data.csv"
     path.write_bytes(b"a,b\n1,2\n" + b"x" * 5000 + b"\n3,4\n")
@@ -310,7 +310,7 @@ def test_validation_config_is_consistent():
 def test_registry_dir_env_points_the_loader_at_a_copy(tmp_path, monkeypatch):
     import shutil
 
-    from pipelines.lib.registry import SOURCES_DIR
+    from pipelines.sources.registry import SOURCES_DIR
 
     shutil.copy(SOURCES_DIR / "worldbank_wdi.yaml", tmp_path / "worldbank_wdi.yaml")
     monkeypatch.setenv("AI_READINESS_REGISTRY_DIR", str(tmp_path))
@@ -323,7 +323,7 @@ def test_duplicate_keys_check_lists_each_repeated_key_with_its_rows(tmp_path):
     BY), most repeated first, each with its raw_file:raw_row list; nothing for unique keys."""
     import duckdb
 
-    from pipelines.lib.warehouse import sql_text
+    from pipelines.base.warehouse import sql_text
 
     facts = _facts([("src", "a", "JPN", "2020", 1.0, "f.csv", "2"), ("src", "a", "JPN", "2020", 1.0, "f.csv", "3"),
                     ("src", "a", None, "2020", 1.0, "f.csv", "4"), ("src", "a", None, "2020", 1.0, "f.csv", "5"),

@@ -1,4 +1,4 @@
-"""The large-table path: suites compiled to DuckDB SQL (pipelines/lib/validation/compiler.py, sql_runner.py) must give
+"""The large-table path: suites compiled to DuckDB SQL (pipelines/validation/compiler.py, sql_runner.py) must give
 the same Outcome as GX on the same table read into pandas — rules, severities, counts, messages, sample rows with
 their lineage, reviewed exceptions — on the real staged tables and marts of a build, and on corrupted tables that
 break every rule. Both paths read the same DuckDB table, as the checks do.
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.lib.validation.config import ValidationConfig, current_year
+from pipelines.validation.config import ValidationConfig, current_year
 from tests.test_validation import WDI_FILE, _config, _frame, _row
 
 ENGINE_FIELDS = ("data_docs", "validated_by", "gx_rows", "note")  # which engine ran, not what it found
@@ -26,8 +26,8 @@ def _comparable(outcome) -> dict:
 
 def _both(spec, connection, table: str, config: ValidationConfig):
     """(GX outcome, SQL outcome) of one warehouse table."""
-    from pipelines.lib.validation.runner import run_suite
-    from pipelines.lib.validation.sql_runner import run_suite_sql
+    from pipelines.validation.runner import run_suite
+    from pipelines.validation.sql_runner import run_suite_sql
 
     frame = connection.execute(f"SELECT * FROM {table}").df()
     return run_suite(spec, frame, config=config), run_suite_sql(spec, connection, table, config=config)
@@ -62,9 +62,9 @@ def wdi_only():
 
 
 def _wdi_spec(config: ValidationConfig):
-    from pipelines.lib import reference
-    from pipelines.lib.registry import load_registry
-    from pipelines.lib.validation.suites import staged_suite
+    from pipelines.sources.registry import load_registry
+    from pipelines.staging import reference
+    from pipelines.validation.suites import staged_suite
 
     source = load_registry()["worldbank_wdi"]
     return staged_suite(source, indicators=reference.ref_indicators({"worldbank_wdi": source}),
@@ -80,10 +80,10 @@ def _assert_same(gx_outcome, sql_outcome):
 
 
 def test_sql_path_equals_gx_on_every_table_of_a_real_build(built):
-    from pipelines.lib.settings import Paths
-    from pipelines.lib.validation import suite_for
-    from pipelines.lib.validation.config import load_config
-    from pipelines.lib.validation.suites import MARTS
+    from pipelines.base.settings import Paths
+    from pipelines.validation import suite_for
+    from pipelines.validation.config import load_config
+    from pipelines.validation.suites import MARTS
 
     config = load_config()
     connection = duckdb.connect(str(Paths(built).build_warehouse), read_only=True)
@@ -160,8 +160,8 @@ def test_sql_path_equals_gx_on_table_level_failures(wdi_only):
 @pytest.mark.parametrize("table", ["fct_indicator_values", "fct_aggregate_values", "dim_countries", "dim_sources",
                                    "dim_indicators"])
 def test_sql_path_equals_gx_on_broken_marts(wdi_only, table):
-    from pipelines.lib.reference import ref_countries
-    from pipelines.lib.validation.suites import AGGREGATE_COLUMNS, FACT_COLUMNS, mart_suite
+    from pipelines.staging.reference import ref_countries
+    from pipelines.validation.suites import AGGREGATE_COLUMNS, FACT_COLUMNS, mart_suite
 
     fact = {c: v for c, v in _frame([_row(2)]).iloc[0].to_dict().items() if c in FACT_COLUMNS}
     if table == "fct_indicator_values":
@@ -229,9 +229,9 @@ def test_an_expectation_the_compiler_does_not_know_raises(wdi_only):
     from great_expectations import expectations as gxe
     from great_expectations.expectations.row_conditions import Column
 
-    from pipelines.lib.validation.compiler import UnsupportedExpectation, compile_expectation
-    from pipelines.lib.validation.sql_runner import run_suite_sql
-    from pipelines.lib.validation.suites import SuiteSpec
+    from pipelines.validation.compiler import UnsupportedExpectation, compile_expectation
+    from pipelines.validation.sql_runner import run_suite_sql
+    from pipelines.validation.suites import SuiteSpec
 
     types = {"year": "BIGINT", "iso3": "VARCHAR", "value": "DOUBLE"}
     refused = [
@@ -260,9 +260,9 @@ def test_an_expectation_the_compiler_does_not_know_raises(wdi_only):
 
 
 def test_the_path_is_chosen_by_row_count(wdi_only, tmp_path, monkeypatch):
-    from pipelines.defs.checks import _result
-    from pipelines.lib.validation import validate_table
-    from pipelines.lib.validation.config import load_config
+    from pipelines.defs.validation import _result
+    from pipelines.validation import validate_table
+    from pipelines.validation.config import load_config
 
     assert load_config().gx_max_rows == 250_000  # config/validation.yaml
     connection = _table(_frame([_row(2), _row(3, period="2021"), _row(4, period="2022", value=150.0)]),
@@ -283,7 +283,7 @@ def test_the_path_is_chosen_by_row_count(wdi_only, tmp_path, monkeypatch):
 def test_data_docs_of_the_sql_path_show_the_failing_rows_of_a_bounded_frame(wdi_only, tmp_path):
     from dataclasses import replace
 
-    from pipelines.lib.validation.sql_runner import run_suite_sql
+    from pipelines.validation.sql_runner import run_suite_sql
 
     rows = [_row(2 + i, period=str(1961 + i), value=float(i)) for i in range(50)]  # 1961-2010
     rows += [_row(100, period="2019", value=150.0), _row(101, period="1999"), _row(102, period="1999")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.lib import warehouse
+from pipelines.base import warehouse
 
 
 def test_build_view_replaces_a_table_left_by_an_older_build(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Heavy imports warmed on a background thread for a run (pipelines.lib.warm)."""
+"""Heavy imports warmed on a background thread for a run (pipelines.base.warm)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from pipelines.lib.warm import WARMED_FOR_A_RUN, imported_in_background
+from pipelines.base.warm import WARMED_FOR_A_RUN, imported_in_background
 
 
 def test_modules_are_imported_on_the_warm_thread_and_a_failing_one_is_skipped(tmp_path, monkeypatch):

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import dagster as dg
 
-from pipelines.lib.registry import load_registry
-from pipelines.lib.upstream import load_schedule_config
+from pipelines.sources.registry import load_registry
+from pipelines.sources.upstream import load_schedule_config
 
 
 def build_freshness_checks(sources, grace_days: int) -> list[dg.AssetChecksDefinition]:

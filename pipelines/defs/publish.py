@@ -23,8 +23,8 @@ MART_KEYS = [
     "stay as they were when any blocking check fails.",
 )
 def published_marts(project: ProjectPaths) -> dg.MaterializeResult:
-    from pipelines.defs.checks import audited_check_keys
-    from pipelines.lib.publish import publish
+    from pipelines.defs.validation import audited_check_keys
+    from pipelines.publish.release import publish
 
     paths = project.paths()
     counts = publish(paths.build_warehouse, paths.marts_dir, required_checks=audited_check_keys())

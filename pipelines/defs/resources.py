@@ -7,11 +7,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.lib import settings, warehouse
+from pipelines.base import settings, warehouse
 
 
 class ProjectPaths(dg.ConfigurableResource):
-    """Empty strings fall back to the environment (AI_READINESS_DATA_DIR, AI_READINESS_MIRROR) via pipelines.lib.settings."""
+    """Empty strings fall back to the environment (AI_READINESS_DATA_DIR, AI_READINESS_MIRROR) via pipelines.base.settings."""
 
     data_dir: str = ""
     mirror: str = ""
@@ -27,9 +27,9 @@ class ProjectPaths(dg.ConfigurableResource):
         """Hold the build lock for the whole run, also for runs launched from the UI, a schedule or a sensor: two
         runs never interleave their steps in one build warehouse (re-entrant under `ai-readiness build`). A run
         `ai-readiness build` did not plan makes the next plain build a full one (incremental.forget_unless_planned)."""
-        from pipelines.lib import incremental
-        from pipelines.lib.lock import build_lock
-        from pipelines.lib.warm import imported_in_background
+        from pipelines.base.lock import build_lock
+        from pipelines.base.warm import imported_in_background
+        from pipelines.orchestration import incremental
 
         with build_lock(self.paths().marts_dir):
             incremental.forget_unless_planned(self.paths())
@@ -54,7 +54,7 @@ def _finish_data_docs() -> None:
     import logging
     import sys
 
-    runner = sys.modules.get("pipelines.lib.validation.runner")  # not imported: no suite ran, and no GX import
+    runner = sys.modules.get("pipelines.validation.runner")  # not imported: no suite ran, and no GX import
     if runner is None:
         return
     try:

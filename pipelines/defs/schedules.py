@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 
 import dagster as dg
 
-from pipelines.lib.registry import Source, load_registry
-from pipelines.lib.upstream import ScheduleConfig, load_schedule_config
+from pipelines.sources.registry import Source, load_registry
+from pipelines.sources.upstream import ScheduleConfig, load_schedule_config
 
 full_refresh_job = dg.define_asset_job(
     "full_refresh", selection=dg.AssetSelection.all(),
@@ -51,8 +51,8 @@ def build_upstream_sensor(
         "length, else a sha256 of the body) and refreshes only what depends on the sources that changed.",
     )
     def upstream_change_sensor(context: dg.SensorEvaluationContext):
-        from pipelines.lib.settings import mirror_dir
-        from pipelines.lib.upstream import check_sources
+        from pipelines.base.settings import mirror_dir
+        from pipelines.sources.upstream import check_sources
 
         if mirror_dir() is not None:
             return dg.SkipReason("offline mirror mode (AI_READINESS_MIRROR is set): upstream URLs are not probed")

@@ -1,0 +1,160 @@
+"""The model: framework seeds, denominated latest values, the composite index with rank uncertainty,
+and the focus country against its peer groups."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.base.faults import crash_point
+from pipelines.defs.resources import ProjectPaths
+
+
+def _read(connection, table: str):
+    from pipelines.base.warehouse import identifier
+
+    return connection.execute(f"SELECT * FROM {identifier(table)}").df()
+
+
+def _write_all(connection, tables: dict) -> dict:
+    from pipelines.base.warehouse import replace_table_from_frame
+
+    return {f"rows_{name}": replace_table_from_frame(connection, name, frame) for name, frame in tables.items()}
+
+
+@dg.asset(
+    group_name="intermediate",
+    kinds={"duckdb", "python"},
+    deps=["dim_countries"],
+    description="config/framework.yaml and config/peer_groups.yaml as tables: ref_framework, ref_pillars, "
+    "ref_concordance, ref_peer_group_members, ref_universe.",
+)
+def framework_tables(project: ProjectPaths) -> dg.MaterializeResult:
+    from pipelines.model import framework as fw
+    from pipelines.model import index_build, peer_groups
+    from pipelines.sources.registry import load_registry
+
+    framework = fw.load_framework()
+    problems = fw.check_against_registry(framework, load_registry())
+    if problems:
+        raise ValueError("config/framework.yaml: " + "; ".join(problems))
+    config = peer_groups.load_peer_config()
+    with project.build_warehouse() as connection:
+        countries = _read(connection, "dim_countries")
+        memberships = peer_groups.group_memberships(countries, config)
+        universe = peer_groups.universe(memberships, config)
+        counts = _write_all(connection, index_build.framework_tables(framework, memberships, universe, config.focus_country))
+    return dg.MaterializeResult(metadata={**counts, "focus_country": config.focus_country, "universe": len(universe)})
+
+
+def _sql_asset(name: str, deps: list, description: str, group: str) -> dg.AssetsDefinition:
+    @dg.asset(name=name, group_name=group, kinds={"duckdb", "sql"}, deps=deps, description=description)
+    def _model(project: ProjectPaths) -> dg.MaterializeResult:
+        from pipelines.base.warehouse import build_table
+
+        layer = "intermediate" if name.startswith("int_") else "marts"
+        with project.build_warehouse() as connection:
+            rows = build_table(connection, layer, name)
+            crash_point(f"marts:{name}")
+            preview = connection.execute(f"SELECT * FROM {name} LIMIT 5").df()
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": rows, "preview": dg.MetadataValue.md(preview.to_markdown(index=False))}
+        )
+
+    return _model
+
+
+int_indicator_values_annual = _sql_asset(
+    "int_indicator_values_annual", ["fct_indicator_values", "framework_tables"],
+    "Annual view of the series the benchmark reads (framework indicators, WDI population and GDP): the latest "
+    "sub-annual period within each year.", "intermediate")
+int_indicator_denominated = _sql_asset(
+    "int_indicator_denominated", ["int_indicator_values_annual", "framework_tables"],
+    "Framework indicators per country-year, divided by WDI population or GDP (denominator year recorded).",
+    "intermediate")
+int_indicator_latest = _sql_asset(
+    "int_indicator_latest", ["int_indicator_denominated"],
+    "Latest denominated value per indicator and country within the window; the year used is recorded.",
+    "intermediate")
+
+
+@dg.asset(
+    group_name="intermediate",
+    kinds={"duckdb", "python"},
+    deps=["int_indicator_latest", "int_indicator_denominated", "framework_tables"],
+    description="The composite index (config/method.yaml): screening, outlier treatment, imputation, "
+    "normalisation, weights, aggregation, and Monte Carlo rank bands over the method choices.",
+)
+def int_index_scores(project: ProjectPaths) -> dg.MaterializeResult:
+    from pipelines.model.framework import load_method_config
+    from pipelines.model.index_build import score_index, yearly_scores
+
+    config, trend_config = load_method_config()
+    with project.build_warehouse() as connection:
+        latest = _read(connection, "int_indicator_latest")
+        ref_framework = _read(connection, "ref_framework")
+        ref_pillars = _read(connection, "ref_pillars")
+        universe = _read(connection, "ref_universe")["iso3"].tolist()
+        countries = _read(connection, "dim_countries").set_index("iso3")
+        groups = countries["wb_income_group"].fillna("unclassified")
+        tables = score_index(latest, ref_framework, ref_pillars, universe, groups, config)
+        reference_year = int(ref_framework["reference_year"].iloc[0])
+        tables["int_index_score_history"] = yearly_scores(
+            _read(connection, "int_indicator_denominated"), ref_framework, ref_pillars, universe, groups, config,
+            range(reference_year - trend_config.trend_years + 1, reference_year + 1),
+        )
+        counts = _write_all(connection, tables)
+    return dg.MaterializeResult(metadata={**counts, "mc_draws": config.mc_draws, "seed": config.mc_seed})
+
+
+@dg.asset(
+    group_name="intermediate",
+    kinds={"duckdb", "python"},
+    deps=["int_index_scores", "int_indicator_denominated"],
+    description="The focus country (config/peer_groups.yaml) against each peer group on every indicator, "
+    "pillar and the composite: gaps, ranks, trends, years behind, years to catch up.",
+)
+def int_focus_benchmark(project: ProjectPaths) -> dg.MaterializeResult:
+    from pipelines.model.framework import load_method_config
+    from pipelines.model.index_build import focus_benchmark
+    from pipelines.model.peer_groups import load_peer_config
+
+    _, trend_config = load_method_config()
+    focus = load_peer_config().focus_country
+    with project.build_warehouse() as connection:
+        table = focus_benchmark(
+            focus=focus,
+            memberships=_read(connection, "ref_peer_group_members"),
+            ref_framework=_read(connection, "ref_framework"),
+            latest=_read(connection, "int_indicator_latest"),
+            history=_read(connection, "int_indicator_denominated").dropna(subset=["value"]),
+            pillars=_read(connection, "int_index_pillars"),
+            composite=_read(connection, "int_index_composite"),
+            trend_config=trend_config,
+            score_history=_read(connection, "int_index_score_history"),
+        )
+        counts = _write_all(connection, {"int_focus_benchmark": table})
+    return dg.MaterializeResult(metadata={**counts, "focus_country": focus})
+
+
+MART_SPECS = {
+    "dim_country_groups": (["framework_tables"], "Peer groups as data: (group_id, group_label, iso3)."),
+    "dim_framework": (["framework_tables", "int_index_scores"], "The framework as built: per indicator its pillar, "
+                      "source series, direction, denominator, window and the weights the composite used."),
+    "dim_method_settings": (["int_index_scores"], "The method choices (config/method.yaml) this release was "
+                            "scored with."),
+    "mart_indicator_scores": (["int_index_scores"], "Per country and indicator: year used, raw and denominated "
+                              "value, outlier treatment, imputed flag, normalised score, lineage to the raw row."),
+    "mart_pillar_scores": (["int_index_scores"], "Per country and pillar: score, rank, coverage, rank band."),
+    "mart_composite_index": (["int_index_scores"], "Per country: composite score, rank, Monte Carlo rank "
+                             "p05/median/p95, coverage."),
+    "mart_screening": (["int_index_scores"], "What screening dropped (indicators, countries) and why."),
+    "mart_concordance": (["mart_index_concordance"], "Rank correlation of our composite with "
+                         "Oxford GARI, IMF AIPI and Tortoise GAII over the countries in common."),
+    "mart_index_concordance": (["int_index_scores", "fct_indicator_values"], "Per published index and common "
+                               "country: our rank vs theirs, Spearman rho, and where we disagree most."),
+    "mart_focus_trends": (["int_indicator_denominated", "framework_tables"], "The focus country vs each peer "
+                          "group's median, year by year, on every framework indicator (the report's trend charts)."),
+    "mart_japan_benchmark": (["int_focus_benchmark"], "The focus country (JPN by default) vs each peer group on "
+                             "every indicator, pillar and the composite."),
+}
+marts = [_sql_asset(name, deps, description, "marts") for name, (deps, description) in MART_SPECS.items()]

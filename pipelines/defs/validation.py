@@ -1,0 +1,169 @@
+"""Asset checks. Every check is blocking: a failure with severity ERROR stops everything downstream, including
+`published_marts`; rules config/validation.yaml marks `warn` fail with severity WARN and let the build publish.
+
+- `gx_suite` on every `stg_<source_id>` and every mart: the Great Expectations suites of pipelines.validation,
+  run by GX on the table in pandas, or, above `gx_max_rows` (config/validation.yaml), compiled to SQL and run in
+  DuckDB so that only counts and failing samples are read (metadata `validated_by`: gx or duckdb_sql);
+- `release_coverage`, `release_focus_country`, `release_value_moves` on fct_indicator_values: this build against
+  the last published warehouse;
+- `duplicate_keys`, `unknown_iso3` on fct_indicator_values: SQL in sql/checks/.
+
+Metadata of a failed check carries the failures (rule, source, file, rows, values) as JSON and one line each in
+`failure_lines`, which `ai-readiness build` prints.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.base.faults import crash_point
+from pipelines.defs.resources import ProjectPaths
+from pipelines.sources.registry import load_registry
+
+MARTS = ("fct_indicator_values", "fct_aggregate_values", "dim_indicators", "dim_sources", "dim_countries")
+RELEASE_CHECKS = {
+    "release_coverage": "Countries per source and per indicator, and indicators per source, do not shrink beyond "
+    "the tolerance in config/validation.yaml versus the last published warehouse.",
+    "release_focus_country": "The focus country (config/validation.yaml, Japan) loses no (source, indicator, period) "
+    "cell it had in the last published warehouse.",
+    "release_value_moves": "Cells whose value moved by more than the configured factor since the last release "
+    "(WARN, with both values).",
+}
+
+
+def _result(outcome) -> dg.AssetCheckResult:
+    """An Outcome as a check result: ERROR when a blocking rule failed, WARN when only soft rules did."""
+    from pipelines.validation.outcome import ERROR
+
+    severity = dg.AssetCheckSeverity.ERROR if outcome.severity == ERROR else dg.AssetCheckSeverity.WARN
+    metadata = {
+        "rows_validated": outcome.rows,
+        "rules_checked": outcome.rules_checked,
+        "failed_rules": len(outcome.failures),
+        "summary": dg.MetadataValue.md(outcome.summary_markdown()),
+        "failures": dg.MetadataValue.json([f.as_dict() for f in outcome.failures]),
+        "failure_lines": dg.MetadataValue.text("\n".join(outcome.lines())),
+    }
+    if outcome.accepted:
+        metadata["accepted_known_exceptions"] = dg.MetadataValue.json(outcome.accepted)
+    if outcome.data_docs:
+        metadata["data_docs"] = dg.MetadataValue.path(outcome.data_docs)
+    if outcome.note:
+        metadata["note"] = outcome.note
+    if outcome.validated_by:
+        metadata["validated_by"] = outcome.validated_by
+        metadata["gx_rows"] = outcome.gx_rows or 0
+    return dg.AssetCheckResult(passed=not outcome.failures, severity=severity, metadata=metadata)
+
+
+def _audited(project: ProjectPaths, asset: str, name: str, evaluate) -> dg.AssetCheckResult:
+    """Run a check and remember its outcome in the build warehouse (pipelines.base.audit.record_check): publish
+    refuses while a blocking check failed, or raised, more recently than it passed, also in a later run that
+    does not run the checks (`ai-readiness build --select published_marts`, or the UI)."""
+    from pipelines.base.audit import record_check
+
+    passed = False
+    try:
+        result = evaluate()
+        passed = result.passed or result.severity == dg.AssetCheckSeverity.WARN
+        return result
+    finally:
+        with project.build_warehouse() as connection:
+            record_check(connection, f"{asset}:{name}", passed)
+
+
+def _validate(project: ProjectPaths, table: str, run_name: str):
+    """The table's suite, by the path its size calls for (pipelines.validation.validate_table): a large table
+    is never read into pandas. Data Docs are rendered once per run, after the last check (the project
+    resource's teardown, pipelines/defs/resources.py)."""
+    from pipelines.validation import validate_table
+
+    crash_point(f"check:{table}")
+    with project.build_warehouse(read_only=True) as connection:
+        return validate_table(connection, table, docs_dir=_docs_dir(project), run_name=run_name, defer_docs=True)
+
+
+def _docs_dir(project: ProjectPaths):
+    from pipelines.validation import DATA_DOCS_DIR
+
+    return project.paths().marts_dir / DATA_DOCS_DIR
+
+
+def staged_gx_check(source_id: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=f"stg_{source_id}", name="gx_suite", blocking=True,
+        description=f"Great Expectations suite of stg_{source_id}: exact columns, unique keys, known ISO3 codes, "
+        "years within the documented range and not in the future, values present and within each indicator's "
+        "valid range, row count within bounds.",
+    )
+    def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
+        table = f"stg_{source_id}"
+        return _audited(project, table, "gx_suite", lambda: _result(_validate(project, table, context.run.run_id)))
+
+    return _check
+
+
+def mart_gx_check(table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=table, name="gx_suite", blocking=True,
+                    description=f"Great Expectations suite of {table} (pipelines/validation/suites.py).")
+    def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
+        return _audited(project, table, "gx_suite", lambda: _result(_validate(project, table, context.run.run_id)))
+
+    return _check
+
+
+def release_check(name: str, description: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset="fct_indicator_values", name=name, blocking=True, description=description)
+    def _check(project: ProjectPaths) -> dg.AssetCheckResult:
+        from pipelines.validation.release import release_checks
+
+        paths = project.paths()
+        return _audited(project, "fct_indicator_values", name, lambda: _result(release_checks(
+            paths.build_warehouse, paths.published_warehouse, sorted(load_registry()), only=name)[name]))
+
+    return _check
+
+
+def _violations_check(asset: str, rule: str, description: str) -> dg.AssetChecksDefinition:
+    """A blocking check that passes when sql/checks/<asset>__<rule>.sql returns no rows."""
+
+    @dg.asset_check(asset=asset, name=rule, blocking=True, description=description)
+    def _check(project: ProjectPaths) -> dg.AssetCheckResult:
+        from pipelines.base.warehouse import sql_text
+
+        def evaluate() -> dg.AssetCheckResult:
+            with project.build_warehouse(read_only=True) as connection:
+                violations = connection.execute(sql_text("checks", f"{asset}__{rule}")).df()
+            return dg.AssetCheckResult(
+                passed=violations.empty,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "rule": rule,
+                    "violations_shown": len(violations),
+                    "violations": dg.MetadataValue.md(
+                        violations.to_markdown(index=False) if len(violations) else "none"),
+                },
+            )
+
+        return _audited(project, asset, rule, evaluate)
+
+    return _check
+
+
+fct_keys_unique = _violations_check(
+    "fct_indicator_values", "duplicate_keys", "(source_id, indicator_id, iso3, period) is unique."
+)
+fct_iso3_known = _violations_check(
+    "fct_indicator_values", "unknown_iso3", "Every iso3 is in the country dimension."
+)
+staged_gx_checks = [staged_gx_check(source_id) for source_id in load_registry()]
+mart_gx_checks = [mart_gx_check(table) for table in MARTS]
+release_checks = [release_check(name, description) for name, description in RELEASE_CHECKS.items()]
+AUDITED_CHECKS = [*staged_gx_checks, *mart_gx_checks, *release_checks, fct_keys_unique, fct_iso3_known]
+
+
+def audited_check_keys() -> list[str]:
+    """'<table>:<check>' of every check above (each records its outcome through _audited): publishing requires
+    each to have passed since its table was last (re)built."""
+    return sorted(f"{key.asset_key.to_user_string()}:{key.name}" for checks in AUDITED_CHECKS
+                  for key in checks.check_keys)

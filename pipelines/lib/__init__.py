@@ -1,1 +1,0 @@
-"""Plain Python helpers: no Dagster objects here, so each piece is testable on its own."""

@@ -1,0 +1,163 @@
+"""Glue between the warehouse tables and the method/benchmark libraries (plain Python, no Dagster)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def framework_tables(framework, memberships: pd.DataFrame, universe: list[str], focus: str) -> dict[str, pd.DataFrame]:
+    indicators = framework.indicators.assign(reference_year=framework.reference_year)
+    return {
+        "ref_focus": pd.DataFrame({"focus_iso3": [focus]}),
+        "ref_framework": indicators,
+        "ref_pillars": framework.pillars,
+        "ref_concordance": framework.concordance,
+        "ref_peer_group_members": memberships,
+        "ref_universe": pd.DataFrame({"iso3": universe}),
+    }
+
+
+def method_framework(ref_framework: pd.DataFrame, ref_pillars: pd.DataFrame):
+    from pipelines.model.method.framework import Framework
+
+    indicators = ref_framework.set_index("key")[["pillar", "direction", "weight"]].rename_axis("indicator_id")
+    pillar_weights = ref_pillars.set_index("pillar")["weight"]
+    pillar_weights = pillar_weights[pillar_weights.index.isin(indicators["pillar"])]
+    return Framework(indicators, pillar_weights, tuple(ref_pillars["pillar"]))
+
+
+def wide_latest(latest: pd.DataFrame, universe: list[str], keys: list[str]) -> pd.DataFrame:
+    """iso3 x indicator key of the latest denominated values, for the scored universe (missing = NaN)."""
+    wide = latest.pivot(index="iso3", columns="key", values="value")
+    return wide.reindex(index=universe, columns=keys).astype(float)
+
+
+# Column types of the score tables, so a run with too little data still publishes well-typed (empty) tables.
+EMPTY_SCORE_TABLES = {
+    "int_index_cells": {"iso3": "string", "key": "string", "pillar": "string", "raw": "float64", "treated": "float64",
+                        "imputed": "bool", "imputation_method": "string", "value": "float64", "normalised": "float64"},
+    "int_index_pillars": {"iso3": "string", "pillar": "string", "score": "float64", "coverage": "float64",
+                          "rank": "float64"},
+    "int_index_composite": {"iso3": "string", "score": "float64", "coverage": "float64", "rank": "float64"},
+    "int_index_outliers": {"key": "string", "n_obs": "int64", "skew_before": "float64", "kurt_before": "float64",
+                           "flagged": "bool", "treatment": "string", "n_winsorised": "int64", "win_lower": "float64",
+                           "win_upper": "float64", "skew_after": "float64", "kurt_after": "float64",
+                           "flagged_after": "bool"},
+    "int_index_weights": {"level": "string", "id": "string", "pillar": "string", "weight": "float64"},
+    "int_index_rank_bands": {"iso3": "string", "scope": "string", "nominal_rank": "float64",
+                             "median_rank": "float64", "p05_rank": "float64", "p95_rank": "float64"},
+    "int_index_mc_draws": {"draw": "int64", "normalisation": "string", "imputation": "bool",
+                           "aggregation": "string"},
+}
+
+
+def _empty(columns: dict) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+
+
+def scorable(values: pd.DataFrame, framework, config) -> tuple[bool, pd.DataFrame]:
+    """Whether screening leaves something to score (a partial build, e.g. one source, may not);
+    returns the screening record either way."""
+    from pipelines.model.method.screening import screen_countries, screen_indicators
+
+    kept, dropped_indicators = screen_indicators(values, config.min_indicator_coverage)
+    if kept.shape[1] == 0:
+        return False, dropped_indicators
+    kept, dropped_countries = screen_countries(kept, framework.subset(kept.columns), config.min_country_coverage,
+                                               config.min_pillars)
+    dropped = pd.concat([d for d in (dropped_indicators, dropped_countries) if len(d)] or [dropped_indicators],
+                        ignore_index=True)
+    return len(kept) >= 3, dropped
+
+
+def score_index(latest, ref_framework, ref_pillars, universe, groups, config) -> dict[str, pd.DataFrame]:
+    """Run the method pipeline; return the tidy tables the marts are built from."""
+    from pipelines.model.method import run_pipeline
+
+    framework = method_framework(ref_framework, ref_pillars)
+    values = wide_latest(latest, universe, list(ref_framework["key"]))
+    ok, dropped = scorable(values, framework, config)
+    if not ok:
+        return {
+            **{name: _empty(columns) for name, columns in EMPTY_SCORE_TABLES.items()},
+            "int_index_dropped": dropped.astype({"entity": "string"}),
+            "int_index_settings": pd.DataFrame(
+                [{"setting": k, "value": str(v)} for k, v in config.as_dict().items()]),
+        }
+    result = run_pipeline(values, framework, config, groups=groups.reindex(values.index))
+    bands = result.uncertainty.bands if result.uncertainty is not None else pd.DataFrame(
+        columns=["iso3", "scope", "nominal_rank", "median_rank", "p05_rank", "p95_rank"])
+    draws = result.uncertainty.draws if result.uncertainty is not None else pd.DataFrame()
+    treatment = result.treatment.rename(columns={"indicator_id": "key"})
+    return {
+        "int_index_cells": result.cells.rename(columns={"indicator_id": "key"}),
+        "int_index_pillars": result.pillars,
+        "int_index_composite": result.composite.reset_index(),
+        "int_index_dropped": result.dropped.astype({"entity": "string"}),
+        "int_index_outliers": treatment,
+        "int_index_weights": result.weights_table,
+        "int_index_rank_bands": bands,
+        "int_index_mc_draws": draws,
+        "int_index_settings": pd.DataFrame(
+            [{"setting": k, "value": str(v)} for k, v in config.as_dict().items()]
+        ),
+    }
+
+
+def focus_benchmark(*, focus, memberships, ref_framework, latest, history, pillars, composite, trend_config,
+                    score_history=None):
+    """Benchmark rows for every framework indicator, pillar and the composite, for every peer group."""
+    from pipelines.model.benchmark import benchmark
+
+    items = []
+    for row in ref_framework.itertuples():
+        current = latest.loc[latest["key"] == row.key].set_index("iso3")["value"]
+        series = history.loc[history["key"] == row.key]
+        wide = series.pivot_table(index="year", columns="iso3", values="value", aggfunc="last") if len(series) else None
+        items.append({"level": "indicator", "item": row.key, "direction": int(row.direction), "current": current,
+                      "history": wide})
+    def scope_history(scope):
+        if score_history is None:
+            return None
+        frame = score_history[score_history["scope"] == scope]
+        return frame.pivot(index="year", columns="iso3", values="score") if len(frame) else None
+
+    for pillar, frame in pillars.groupby("pillar"):
+        items.append({"level": "pillar", "item": pillar, "direction": 1,
+                      "current": frame.set_index("iso3")["score"], "history": scope_history(pillar)})
+    items.append({"level": "composite", "item": "composite", "direction": 1,
+                  "current": composite.set_index("iso3")["score"], "history": scope_history("composite")})
+    return benchmark(focus=focus, memberships=memberships, items=items, config=trend_config)
+
+
+def latest_as_of(denominated: pd.DataFrame, ref_framework: pd.DataFrame, as_of: int) -> pd.DataFrame:
+    """What int_indicator_latest would have held with reference year `as_of` (same windows and last years)."""
+    spec = ref_framework.set_index("key")
+    frame = denominated.dropna(subset=["value"]).copy()
+    last = frame["key"].map(spec["last_year"]).clip(upper=as_of)
+    first = last - frame["key"].map(spec["window_years"]) + 1
+    frame = frame[(frame["year"] >= first) & (frame["year"] <= last)]
+    return frame.sort_values("year").groupby(["key", "iso3"], as_index=False).last()[["key", "iso3", "value"]]
+
+
+def yearly_scores(denominated, ref_framework, ref_pillars, universe, groups, config, years) -> pd.DataFrame:
+    """Pillar and composite scores re-computed as of each past reference year (nominal method, no Monte Carlo):
+    the series behind pillar and composite trends. Scores are relative to each year's cross-section."""
+    from dataclasses import replace
+
+    from pipelines.model.method import run_pipeline
+
+    framework = method_framework(ref_framework, ref_pillars)
+    nominal = replace(config, mc_draws=0)
+    frames = []
+    for year in years:
+        values = wide_latest(latest_as_of(denominated, ref_framework, year), universe, list(ref_framework["key"]))
+        if not scorable(values, framework, nominal)[0]:
+            continue
+        result = run_pipeline(values, framework, nominal, groups=groups.reindex(values.index))
+        pillars = result.pillars.rename(columns={"pillar": "scope"})[["iso3", "scope", "score"]]
+        composite = result.composite.reset_index().assign(scope="composite")[["iso3", "scope", "score"]]
+        frames.append(pd.concat([pillars, composite]).assign(year=year))
+    if not frames:
+        return _empty({"iso3": "string", "scope": "string", "score": "float64", "year": "int64"})
+    return pd.concat(frames, ignore_index=True).dropna(subset=["score"])

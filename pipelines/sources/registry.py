@@ -1,0 +1,143 @@
+"""The source registry: one YAML file per source in config/sources/, data not code.
+
+Each file names the publisher, licence and terms, vintage, expected update cadence, caveats, and every
+raw file with its sha256, size, live URL and the parser that reads it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from pipelines.base.settings import CONFIG_DIR
+
+SOURCES_DIR = CONFIG_DIR / "sources"
+SOURCES_ENV = "AI_READINESS_SOURCES"
+REGISTRY_DIR_ENV = "AI_READINESS_REGISTRY_DIR"  # tests: a temp copy of config/sources (e.g. patched sha256)
+
+
+@dataclass(frozen=True)
+class RawFile:
+    path: str  # relative to the source folder, e.g. "raw/top500/TOP500_201011.xls" -> mirror/<source_id>/<path>
+    sha256: str
+    bytes: int
+    url: str | None  # live download URL (HTTPS); None when the file is not a publisher download
+    parser: str | None  # name in pipelines.staging.parsers.PARSERS; None for documentation/metadata files
+    parser_options: dict = field(default_factory=dict)
+    role: str = "data"  # data | metadata | documentation
+
+
+@dataclass(frozen=True)
+class Source:
+    source_id: str
+    publisher: str
+    dataset: str
+    homepage: str
+    licence: str
+    terms: str
+    restrictions: str | None
+    vintage: str
+    update_cadence_days: int
+    pillars: tuple[str, ...]
+    caveats: tuple[str, ...]
+    files: tuple[RawFile, ...]
+    entity_overrides: dict  # source-specific entity name/code -> ISO3, or None for an aggregate
+    year_range: tuple[int, int]  # documented first and last year of data
+    indicators: tuple[dict, ...] = ()  # per source_code: name, unit, kind, valid_min/max, higher_is_better, pillar
+    publisher_url: str | None = None
+    secondary_source: bool = False  # a third-party extract or transcription, not the publisher's own file
+
+    @property
+    def data_files(self) -> tuple[RawFile, ...]:
+        return tuple(f for f in self.files if f.parser)
+
+
+_SOURCE_ID = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _check_relative_path(path, origin: Path) -> None:
+    """A file's `path` is joined to data/raw/<source_id>/ and to the mirror: it must stay inside them."""
+    parts = re.split(r"[/\\]", path) if isinstance(path, str) and path.strip() else []
+    if (not parts or path.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", path) or ".." in parts
+            or "\0" in path):
+        raise ValueError(f"{origin}: file path {path!r} must be relative, without '..' (it would leave the "
+                         "source's folder)")
+
+
+def _source_from_dict(doc: dict, origin: Path) -> Source:
+    missing = {
+        "source_id", "publisher", "dataset", "licence", "vintage", "update_cadence_days", "files", "year_range"
+    } - doc.keys()
+    if missing:
+        raise ValueError(f"{origin}: registry entry lacks {sorted(missing)}")
+    bad_caveats = [c for c in doc.get("caveats", []) if not isinstance(c, str)]
+    if bad_caveats:
+        raise ValueError(f"{origin}: caveats must be strings (quote lines containing ': '): {bad_caveats}")
+    if doc["source_id"] != origin.stem:
+        raise ValueError(f"{origin}: source_id {doc['source_id']!r} must equal the file name")
+    if not _SOURCE_ID.fullmatch(doc["source_id"]):  # it names a folder and a table (stg_<source_id>)
+        raise ValueError(f"{origin}: source_id {doc['source_id']!r} must match {_SOURCE_ID.pattern}")
+    for f in doc["files"]:
+        _check_relative_path(f.get("path"), origin)
+    files = tuple(
+        RawFile(
+            path=f["path"],
+            sha256=f["sha256"].lower(),
+            bytes=int(f["bytes"]),
+            url=f.get("url"),
+            parser=f.get("parser"),
+            parser_options=f.get("parser_options") or {},
+            role=f.get("role", "data" if f.get("parser") else "documentation"),
+        )
+        for f in doc["files"]
+    )
+    return Source(
+        source_id=doc["source_id"],
+        publisher=doc["publisher"],
+        dataset=doc["dataset"],
+        homepage=doc.get("homepage", ""),
+        licence=doc["licence"],
+        terms=doc.get("terms", ""),
+        restrictions=doc.get("restrictions"),
+        vintage=str(doc["vintage"]),
+        update_cadence_days=int(doc["update_cadence_days"]),
+        pillars=tuple(doc.get("pillars", [])),
+        caveats=tuple(doc.get("caveats", [])),
+        files=files,
+        entity_overrides=dict(doc.get("entity_overrides") or {}),
+        year_range=(int(doc["year_range"][0]), int(doc["year_range"][1])),
+        indicators=tuple(doc.get("indicators") or ()),
+        publisher_url=doc.get("publisher_url"),
+        secondary_source=bool(doc.get("secondary_source", False)),
+    )
+
+
+def load_registry(sources_dir: Path | None = None) -> dict[str, Source]:
+    """The registered sources keyed by source_id (the mirror folder name), limited to $AI_READINESS_SOURCES
+    (comma-separated ids) when that is set, e.g. to build one source. Read from config/sources/, or from
+    $AI_READINESS_REGISTRY_DIR when that is set."""
+    import os
+
+    sources_dir = Path(sources_dir or os.environ.get(REGISTRY_DIR_ENV) or SOURCES_DIR)
+    only = sorted({s.strip() for s in os.environ.get(SOURCES_ENV, "").split(",") if s.strip()})
+    paths = sorted(sources_dir.glob("*.yaml"))
+    if only:
+        unknown = sorted(set(only) - {p.stem for p in paths})
+        if unknown:
+            raise ValueError(f"{SOURCES_ENV} names unknown sources {unknown}; registered: {[p.stem for p in paths]}")
+        paths = [p for p in paths if p.stem in only]
+    return _load(tuple(paths))
+
+
+@cache
+def _load(paths: tuple[Path, ...]) -> dict[str, Source]:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: same documents, ~10x faster to parse
+    registry = {}
+    for path in paths:
+        source = _source_from_dict(yaml.load(path.read_text(encoding="utf-8"), Loader=loader), path)
+        registry[source.source_id] = source
+    return registry
