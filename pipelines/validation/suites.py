@@ -151,6 +151,8 @@ def mart_suite(table: str, *, country_codes: list[str], source_ids: list[str], c
             _rule(gxe.ExpectColumnValuesToBeInSet(column="source_id", value_set=sorted(source_ids)),
                   "source_registered", "every fact comes from a registered source"),
             _rule(gxe.ExpectColumnValuesToNotBeNull(column="value"), "value_not_null", "every fact has a value"),
+            _rule(gxe.ExpectColumnValuesToNotBeNull(column="period_start"), "period_parsed",
+                  "every period is a year, quarter (YYYY-Qn), half-year (YYYY-Hn) or month (YYYY-MM): period_start"),
             _rule(gxe.ExpectColumnValuesToBeBetween(column="year", max_value=this_year), "year_not_in_future",
                   f"year is not after the current year {this_year}"),
             *[_rule(gxe.ExpectColumnValuesToNotBeNull(column=c), "lineage_present", f"every fact names its {c}")
