@@ -24,6 +24,10 @@ from pipelines.base.warehouse import identifier
 DICTIONARY_FILE = CONFIG_DIR / "data_dictionary.yaml"
 PARTITIONED = {"fct_indicator_values": "source_id"}  # table -> Hive partition column
 BATCH_ROWS = 512 * 1024  # rows per Arrow batch and Parquet row group: ~100 MB of facts in memory at most
+# The release's DuckDB file is written in the storage format of DuckDB 1.0 (storage version 64), which every
+# DuckDB from 0.10 on reads: BI drivers (duckdb-engine under Superset, DBeaver's and Metabase's JDBC drivers) ship
+# DuckDB 1.x, which cannot open DuckDB 2's own format (storage version 69). The build warehouse keeps 2's format.
+RELEASE_STORAGE_VERSION = "v1.0.0"
 TYPES = ("VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP")
 
 
@@ -138,7 +142,8 @@ def _table_metadata(connection, catalog: str, spec: TableSpec, release_id: str, 
                 "generated_by": "ai-readiness (config/data_dictionary.yaml; docs/data_dictionary.md in the release)"}
     if "source_id" in spec.columns:
         present = [r[0] for r in connection.sql(
-            f"SELECT DISTINCT source_id FROM {identifier(catalog)}.{identifier(spec.name)} ORDER BY 1").fetchall()]
+            f"SELECT DISTINCT source_id FROM {identifier(catalog)}.{identifier(spec.name)} "
+            "WHERE source_id IS NOT NULL ORDER BY 1").fetchall()]
         metadata["source"] = ", ".join(f"{s} ({sources[s]['publisher']})" if s in sources else s for s in present)
         metadata["licence"] = "per source: see dim_sources.licence and dim_sources.terms"
         metadata["restrictions"] = " | ".join(

@@ -19,12 +19,9 @@ from pathlib import Path
 from pipelines.base.audit import unaudited
 from pipelines.base.faults import crash_point
 from pipelines.base.warehouse import attached_read_only, identifier
+from pipelines.publish.exports import RELEASE_STORAGE_VERSION
 
 PUBLISHED_PREFIXES = ("fct_", "dim_", "mart_")
-# The release's DuckDB file is written in the storage format of DuckDB 1.0 (storage version 64), which every
-# DuckDB from 0.10 on reads: BI drivers (duckdb-engine under Superset, DBeaver's and Metabase's JDBC drivers) ship
-# DuckDB 1.x, which cannot open DuckDB 2's own format (storage version 69). The build warehouse keeps 2's format.
-RELEASE_STORAGE_VERSION = "v1.0.0"
 RELEASES_KEPT = 3
 
 
