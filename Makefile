@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 # Run history persists here between runs (telemetry off in .dagster_home/dagster.yaml).
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-# DuckDB 1.x readers for tests/test_bi.py, which opens the published warehouse as BI drivers do: the oldest 1.x and
-# the last. Each in its own folder (not the venv, which has DuckDB 2), from PyPI, wheels without dependencies.
-DUCKDB_1X_READERS := 1.0.0 1.5.6
+# DuckDB 1.x readers for tests/test_bi.py, which opens the published warehouse as BI drivers do: the oldest 1.x that
+# reads its storage version (v1.4.0) and the last. Each in its own folder (not the venv, which has DuckDB 2), from
+# PyPI, wheels without dependencies.
+DUCKDB_1X_READERS := 1.4.0 1.5.6
 READERS_DIR := $(VENV)/duckdb-readers
 
 .PHONY: install run test dev bench clean-outputs duckdb-readers

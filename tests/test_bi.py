@@ -59,7 +59,7 @@ def test_duckdb_1x_readers_open_the_published_warehouse(built, published_db):
     described = published_db.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE comment IS NOT NULL AND comment <> ''").fetchone()[0]
     readers = _readers()
-    assert {p.name for p in readers} >= {"1.0.0", "1.5.6"}
+    assert {p.name for p in readers} >= {"1.4.0", "1.5.6"}
     for reader in readers:
         result = subprocess.run([sys.executable, "-c", _READER, warehouse, readme_query()], capture_output=True,
                                 text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(reader)})
@@ -76,7 +76,7 @@ def test_the_release_declares_the_storage_version_of_duckdb_1(published_db):
 
     (tags,) = published_db.execute(
         "SELECT tags FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    assert RELEASE_STORAGE_VERSION == "v1.0.0" and tags["storage_version"] == "v1.0.0+"
+    assert RELEASE_STORAGE_VERSION == "v1.4.0" and tags["storage_version"] == "v1.4.0+"
     assert f"STORAGE_VERSION '{RELEASE_STORAGE_VERSION}'" in README.read_text(encoding="utf-8")
 
 
@@ -187,7 +187,7 @@ def test_dim_release_says_which_release_code_and_vintages(built, published_db):
     release_id, built_at, package_version, code_sha256, storage_version = release[0]
     assert release_id == (built / "marts" / "current").resolve().name
     assert built_at.strftime("%Y%m%dT%H%M") == release_id[:13]  # the id is the build time, UTC
-    assert package_version == "0.1.0" and len(code_sha256) == 64 and storage_version == "v1.0.0"
+    assert package_version == "0.1.0" and len(code_sha256) == 64 and storage_version == "v1.4.0"
     assert code_sha256 == code_version()["code_sha256"]  # this checkout built it (tests do not edit code)
     vintages = published_db.execute("SELECT source_id, vintage FROM dim_release ORDER BY 1").fetchall()
     assert vintages == published_db.execute("SELECT source_id, vintage FROM dim_sources ORDER BY 1").fetchall()

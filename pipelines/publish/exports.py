@@ -24,10 +24,11 @@ from pipelines.base.warehouse import identifier
 DICTIONARY_FILE = CONFIG_DIR / "data_dictionary.yaml"
 PARTITIONED = {"fct_indicator_values": "source_id"}  # table -> Hive partition column
 BATCH_ROWS = 512 * 1024  # rows per Arrow batch and Parquet row group: ~100 MB of facts in memory at most
-# The release's DuckDB file is written in the storage format of DuckDB 1.0 (storage version 64), which every
-# DuckDB from 0.10 on reads: BI drivers (duckdb-engine under Superset, DBeaver's and Metabase's JDBC drivers) ship
+# The release's DuckDB file is written in the storage format of DuckDB 1.4 (storage version 67), which DuckDB 1.4
+# LTS, 1.5 and 2.x read: BI drivers (duckdb-engine under Superset, DBeaver's and Metabase's JDBC drivers) ship
 # DuckDB 1.x, which cannot open DuckDB 2's own format (storage version 69). The build warehouse keeps 2's format.
-RELEASE_STORAGE_VERSION = "v1.0.0"
+# v1.0.0 (64, read by DuckDB 0.10 and later) measured +55 % copy time and +44 % size for 15.6 M facts; v1.4.0 +4 %.
+RELEASE_STORAGE_VERSION = "v1.4.0"
 TYPES = ("VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP")
 
 
