@@ -6,9 +6,23 @@ BIN := $(VENV)/bin
 # Run history persists here between runs (telemetry off in .dagster_home/dagster.yaml).
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev bench clean-outputs
+# DuckDB 1.x readers for tests/test_bi.py, which opens the published warehouse as BI drivers do: the oldest 1.x that
+# reads its storage version (v1.4.0) and the last. Each in its own folder (not the venv, which has DuckDB 2), from
+# PyPI, wheels without dependencies.
+DUCKDB_1X_READERS := 1.4.0 1.5.6
+READERS_DIR := $(VENV)/duckdb-readers
 
-install: $(VENV)/.installed
+.PHONY: install run test dev bench clean-outputs duckdb-readers
+
+install: $(VENV)/.installed $(READERS_DIR)/.installed
+
+duckdb-readers: $(READERS_DIR)/.installed
+
+$(READERS_DIR)/.installed: Makefile $(VENV)/.installed
+	for version in $(DUCKDB_1X_READERS); do \
+		$(BIN)/pip install --quiet --no-deps --upgrade --target $(READERS_DIR)/$$version duckdb==$$version || exit 1; \
+	done
+	touch $@
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

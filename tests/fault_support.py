@@ -17,7 +17,7 @@ from tests.conftest import PROJECT_ROOT
 
 WDI = "worldbank_wdi"
 # What users open under data/marts/: each a fixed symlink through `current` to the release folder.
-ENTRIES = ("ai_readiness.duckdb", "parquet", "report", "docs")
+ENTRIES = ("ai_readiness.duckdb", "parquet", "parquet_by_source", "report", "docs")
 FOCUS_TABLE = "mart_japan_benchmark"  # carries focus_iso3: tells a KOR release from a JPN one
 OTHER_FOCUS = {"JPN": "KOR", "KOR": "JPN"}
 

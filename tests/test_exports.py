@@ -11,7 +11,8 @@ import pytest
 
 from pipelines.publish.exports import PARTITIONED, contract_for, load_dictionary
 
-ARROW = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
+ARROW = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
+         "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us")}
 # Text by design although their values can look like numbers: periods ("2024", "2025-H1"), raw-row locators
 # ("52", "AIPI!3", "7781,7790") and the text value of a method setting.
 NUMERIC_LOOKING_TEXT = {"period", "index_period", "period_used", "raw_row", "value"}
@@ -96,7 +97,7 @@ def test_row_counts_and_types_match_the_warehouse(marts, tables, published_db, f
 
 
 def test_facts_are_hive_partitioned_by_source(marts, published_db, fresh):
-    base = marts / "parquet" / "fct_indicator_values"
+    base = marts / "parquet_by_source" / "fct_indicator_values"
     expected = dict(published_db.execute(
         "SELECT source_id, count(*) FROM fct_indicator_values GROUP BY 1").fetchall())
     assert {p.name for p in base.iterdir()} == {f"source_id={s}" for s in expected}

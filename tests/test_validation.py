@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pandas as pd
 import pytest
 
@@ -203,7 +205,7 @@ def test_mart_suite_flags_duplicate_facts(wdi_only):
 
     fact = _frame([_row(2)]).iloc[0].to_dict()
     columns = [c for c in fact if c in FACT_COLUMNS or c.startswith("is_")]
-    frame = pd.DataFrame([fact, {**fact, "raw_row": "3"}])[columns]
+    frame = pd.DataFrame([fact, {**fact, "raw_row": "3"}])[columns].assign(period_start=datetime.date(2020, 1, 1))
     config = _config()
     spec = mart_suite("fct_indicator_values", country_codes=sorted(ref_countries()["iso3"]),
                       source_ids=["worldbank_wdi"], config=config)

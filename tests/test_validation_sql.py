@@ -102,6 +102,55 @@ def test_sql_path_equals_gx_on_every_table_of_a_real_build(built):
     assert accepted >= 2  # WDI's reviewed exceptions (config/validation.yaml) were found and accepted by both
 
 
+def test_sql_path_equals_gx_on_every_model_table_of_a_real_build(built):
+    """The intermediate and mart invariants (config/validation.yaml model_checks) pass on a real build, alike."""
+    from pipelines.base.settings import Paths
+    from pipelines.validation import suite_for
+    from pipelines.validation.config import load_config
+
+    config = load_config()
+    connection = duckdb.connect(str(Paths(built).build_warehouse), read_only=True)
+    try:
+        for table in config.model_tables():
+            gx_outcome, sql_outcome = _both(suite_for(table, config), connection, table, config)
+            assert _comparable(sql_outcome) == _comparable(gx_outcome), table
+            assert not sql_outcome.failures, (table, sql_outcome.lines())
+    finally:
+        connection.close()
+
+
+def test_sql_path_equals_gx_on_a_mart_breaking_every_model_rule():
+    """Keys, bounds, known values and ordered pairs (with NULL and NaN on either side, which both engines skip)."""
+    from pipelines.validation.suites import model_suite
+
+    rules = {"unique": [["iso3"]], "not_null": ["rank"], "between": {"score": [0, 100], "rank": [1, None]},
+             "in_set": {"kind": ["a", "b"]}, "ordered": [["rank_p05", "rank_median"], ["rank_median", "rank_p95"]],
+             "rows": [1, 4]}
+    config = ValidationConfig(model_checks={"mart_x": {"mart_x": rules}})
+    nan = float("nan")
+    frame = pd.DataFrame({
+        "iso3": ["JPN", "JPN", "USA", "KOR", "FRA", "DEU"],
+        "kind": ["a", "a", "c", None, "b", "b"],
+        "score": [50.0, 100.0 + 1e-6, -1.0, nan, 20.0, 10.0],
+        "rank": [1.0, 2.0, 0.0, None, 3.0, 4.0],
+        "rank_p05": [1.0, 3.0, None, nan, 2.0, 5.0],
+        "rank_median": [2.0, 2.0, 4.0, 1.0, None, 4.0],
+        "rank_p95": [3.0, 1.0, 2.0, 5.0, 1.0, 4.0],
+    })
+    spec = model_suite("mart_x", config)
+    gx_outcome, sql_outcome = _both(spec, _table(frame, "mart_x"), "mart_x", config)
+    _assert_same(gx_outcome, sql_outcome)
+    failed = {(f.rule, f.message): f.count for f in sql_outcome.failures}
+    assert failed[("ordered", "rank_p05 <= rank_median where both are present")] == 2  # JPN#2 and DEU
+    assert failed[("ordered", "rank_median <= rank_p95 where both are present")] == 2  # JPN#2 and USA (DEU: equal)
+    assert failed[("within_bounds", "score within [0, 100] (up to float rounding)")] == 2
+    assert failed[("within_bounds", "rank within [1, ∞] (up to float rounding)")] == 1
+    assert failed[("known_values", "kind is one of ['a', 'b']")] == 1
+    assert failed[("not_null", "every row has rank")] == 1
+    assert failed[("unique_keys", "one row per iso3")] == 2
+    assert ("row_count", "mart_x has between 1 and 4 rows (config/validation.yaml); got 6") in failed
+
+
 # --- (b) corrupted tables, every rule ------------------------------------------------------------------------------
 
 

@@ -45,6 +45,10 @@ class Paths:
     def parquet_dir(self) -> Path:
         return self.marts_dir / "parquet"
 
+    @property
+    def parquet_by_source_dir(self) -> Path:
+        return self.marts_dir / "parquet_by_source"
+
 
 def current_paths() -> Paths:
     return Paths(Path(os.environ.get(DATA_DIR_ENV, PROJECT_ROOT / "data")).resolve())

@@ -6,7 +6,11 @@
   DuckDB so that only counts and failing samples are read (metadata `validated_by`: gx or duckdb_sql);
 - `release_coverage`, `release_focus_country`, `release_value_moves` on fct_indicator_values: this build against
   the last published warehouse;
-- `duplicate_keys`, `unknown_iso3` on fct_indicator_values: SQL in sql/checks/.
+- `duplicate_keys`, `unknown_iso3` on fct_indicator_values: SQL in sql/checks/;
+- on every intermediate and mart asset, its tables' invariants from config/validation.yaml `model_checks`: a
+  `gx_suite` per table (named `gx_suite__<table>` when the asset writes several) and each `sql` rule of it
+  (sql/checks/<table>__<rule>.sql). Their outcomes are audited as '<table>:<check>', so rewriting a table
+  invalidates exactly its own checks.
 
 Metadata of a failed check carries the failures (rule, source, file, rows, values) as JSON and one line each in
 `failure_lines`, which `ai-readiness build` prints.
@@ -124,16 +128,21 @@ def release_check(name: str, description: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-def _violations_check(asset: str, rule: str, description: str) -> dg.AssetChecksDefinition:
-    """A blocking check that passes when sql/checks/<asset>__<rule>.sql returns no rows."""
+def _violations_check(asset: str, rule: str, description: str, *, table: str | None = None,
+                      name: str | None = None) -> dg.AssetChecksDefinition:
+    """A blocking check on `asset` that passes when sql/checks/<table>__<rule>.sql returns no rows (`table`
+    defaults to the asset's own name)."""
+    table = table or asset
 
-    @dg.asset_check(asset=asset, name=rule, blocking=True, description=description)
+    @dg.asset_check(asset=asset, name=name or rule, blocking=True, description=description)
     def _check(project: ProjectPaths) -> dg.AssetCheckResult:
         from pipelines.base.warehouse import sql_text
 
         def evaluate() -> dg.AssetCheckResult:
             with project.build_warehouse(read_only=True) as connection:
-                violations = connection.execute(sql_text("checks", f"{asset}__{rule}")).df()
+                violations = connection.execute(sql_text("checks", f"{table}__{rule}")).df()
+            lines = [f"{table}: {rule}: " + ", ".join(f"{k}={v}" for k, v in row.items())
+                     for row in violations.head(10).to_dict("records")]
             return dg.AssetCheckResult(
                 passed=violations.empty,
                 severity=dg.AssetCheckSeverity.ERROR,
@@ -142,12 +151,55 @@ def _violations_check(asset: str, rule: str, description: str) -> dg.AssetChecks
                     "violations_shown": len(violations),
                     "violations": dg.MetadataValue.md(
                         violations.to_markdown(index=False) if len(violations) else "none"),
+                    "failure_lines": dg.MetadataValue.text("\n".join(lines)),
                 },
             )
 
-        return _audited(project, asset, rule, evaluate)
+        return _audited(project, table, rule, evaluate)
 
     return _check
+
+
+def model_gx_check(asset: str, table: str) -> dg.AssetChecksDefinition:
+    """The suite of `table` (config/validation.yaml model_checks) on the asset that writes it."""
+
+    @dg.asset_check(asset=asset, name="gx_suite" if table == asset else f"gx_suite__{table}", blocking=True,
+                    description=f"Invariants of {table} (config/validation.yaml model_checks): "
+                    f"{_rules_in_words(table)}.")
+    def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
+        return _audited(project, table, "gx_suite", lambda: _result(_validate(project, table, context.run.run_id)))
+
+    return _check
+
+
+def _rules_in_words(table: str) -> str:
+    from pipelines.validation.config import load_config
+
+    return "; ".join(f"{kind} {value}" for kind, value in load_config().table_rules(table).items() if kind != "sql")
+
+
+def _sql_rule_description(table: str, rule: str) -> str:
+    """The rule's own words: the leading comment of its SQL file."""
+    from pipelines.base.warehouse import sql_text
+
+    comment = [line.removeprefix("--").strip() for line in sql_text("checks", f"{table}__{rule}").splitlines()
+               if line.startswith("--")]
+    return " ".join(comment) or f"sql/checks/{table}__{rule}.sql returns no rows"
+
+
+def model_checks() -> list[tuple[str, dg.AssetChecksDefinition]]:
+    """(audit key '<table>:<check>', check) for every table in config/validation.yaml model_checks."""
+    from pipelines.validation.config import load_config
+
+    checks = []
+    for asset, tables in load_config().model_checks.items():
+        for table, rules in tables.items():
+            checks.append((f"{table}:gx_suite", model_gx_check(asset, table)))
+            for rule in rules.get("sql") or []:
+                checks.append((f"{table}:{rule}", _violations_check(
+                    asset, rule, _sql_rule_description(table, rule), table=table,
+                    name=rule if table == asset else f"{rule}__{table}")))
+    return checks
 
 
 fct_keys_unique = _violations_check(
@@ -159,11 +211,15 @@ fct_iso3_known = _violations_check(
 staged_gx_checks = [staged_gx_check(source_id) for source_id in load_registry()]
 mart_gx_checks = [mart_gx_check(table) for table in MARTS]
 release_checks = [release_check(name, description) for name, description in RELEASE_CHECKS.items()]
-AUDITED_CHECKS = [*staged_gx_checks, *mart_gx_checks, *release_checks, fct_keys_unique, fct_iso3_known]
+_model_checks = model_checks()
+model_asset_checks = [check for _, check in _model_checks]
+AUDITED_CHECKS = [*staged_gx_checks, *mart_gx_checks, *release_checks, fct_keys_unique, fct_iso3_known,
+                  *model_asset_checks]
 
 
 def audited_check_keys() -> list[str]:
     """'<table>:<check>' of every check above (each records its outcome through _audited): publishing requires
     each to have passed since its table was last (re)built."""
-    return sorted(f"{key.asset_key.to_user_string()}:{key.name}" for checks in AUDITED_CHECKS
-                  for key in checks.check_keys)
+    core = [*staged_gx_checks, *mart_gx_checks, *release_checks, fct_keys_unique, fct_iso3_known]
+    return sorted([f"{key.asset_key.to_user_string()}:{key.name}" for checks in core for key in checks.check_keys]
+                  + [key for key, _ in _model_checks])

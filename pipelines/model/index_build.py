@@ -55,6 +55,14 @@ def _empty(columns: dict) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
 
 
+def settings_table(config) -> pd.DataFrame:
+    """The method settings as run, one row each, the value as JSON (tuples become lists, True true)."""
+    import json
+
+    return pd.DataFrame([{"setting": k, "value": json.dumps(v, default=str)} for k, v in config.as_dict().items()],
+                        columns=["setting", "value"])
+
+
 def scorable(values: pd.DataFrame, framework, config) -> tuple[bool, pd.DataFrame]:
     """Whether screening leaves something to score (a partial build, e.g. one source, may not);
     returns the screening record either way."""
@@ -81,8 +89,7 @@ def score_index(latest, ref_framework, ref_pillars, universe, groups, config) ->
         return {
             **{name: _empty(columns) for name, columns in EMPTY_SCORE_TABLES.items()},
             "int_index_dropped": dropped.astype({"entity": "string"}),
-            "int_index_settings": pd.DataFrame(
-                [{"setting": k, "value": str(v)} for k, v in config.as_dict().items()]),
+            "int_index_settings": settings_table(config),
         }
     result = run_pipeline(values, framework, config, groups=groups.reindex(values.index))
     bands = result.uncertainty.bands if result.uncertainty is not None else pd.DataFrame(
@@ -98,9 +105,7 @@ def score_index(latest, ref_framework, ref_pillars, universe, groups, config) ->
         "int_index_weights": result.weights_table,
         "int_index_rank_bands": bands,
         "int_index_mc_draws": draws,
-        "int_index_settings": pd.DataFrame(
-            [{"setting": k, "value": str(v)} for k, v in config.as_dict().items()]
-        ),
+        "int_index_settings": settings_table(config),
     }
 
 

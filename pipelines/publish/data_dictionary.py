@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from pipelines.base.warehouse import identifier, sql_text
-from pipelines.publish.exports import PARTITIONED, load_dictionary
+from pipelines.publish.exports import PARTITIONED, RELEASE_STORAGE_VERSION, load_dictionary
 
 
 def _cell(value) -> str:
@@ -33,11 +33,14 @@ def render(connection, release_id: str) -> str:
         f"Generated {time.strftime('%Y-%m-%d %H:%M %Z')} from `config/data_dictionary.yaml` (tables and columns), "
         "`config/framework.yaml` and `config/sources/` (through `dim_framework`, `dim_indicators`, `dim_sources`).",
         "", "Where the data is (all under `data/marts/`, switched together when a release is published):", "",
-        "- `ai_readiness.duckdb`: the tables below (DuckDB 2.x; descriptions also in `duckdb_columns().comment`)",
-        "- `parquet/<table>.parquet`: each table, typed as below; descriptions in each field's Arrow metadata, and "
-        "table description, source, licence, restrictions and release id in the file's key-value metadata",
-        *[f"- `parquet/{t}/{c}=<value>/part-0.parquet`: `{t}` again, Hive-partitioned by `{c}` "
-          f"(`read_parquet('parquet/{t}/*/*.parquet', hive_partitioning = true)`)" for t, c in PARTITIONED.items()],
+        f"- `ai_readiness.duckdb`: the tables below, in the storage format of DuckDB {RELEASE_STORAGE_VERSION} "
+        "(readable by DuckDB 1.x and 2.x); descriptions also in `duckdb_columns().comment` and `dim_columns`",
+        "- `parquet/<table>.parquet`: each table, typed as below, one file each; descriptions in each field's Arrow "
+        "metadata, and table description, source, licence, restrictions and release id in the file's key-value "
+        "metadata",
+        *[f"- `parquet_by_source/{t}/{c}=<value>/part-0.parquet`: `{t}` again, Hive-partitioned by `{c}` "
+          f"(`read_parquet('parquet_by_source/{t}/*/*.parquet', hive_partitioning = true)`); kept outside "
+          "`parquet/` so that a glob over `parquet/` counts every row once" for t, c in PARTITIONED.items()],
         "- `report/index.html`: the HTML report", "",
         "Contents: [tables](#tables) · [framework](#framework) · [indicators](#indicators) · [sources](#sources)",
         "", "## Tables", "",

@@ -64,8 +64,11 @@ def _country(connection, iso3: str) -> dict:
     return row
 
 
-def _settings(connection) -> dict[str, str]:
-    return dict(connection.execute("SELECT setting, value FROM dim_method_settings").fetchall())
+def _settings(connection) -> dict:
+    """dim_method_settings, each value decoded from its JSON."""
+    import json
+
+    return {k: json.loads(v) for k, v in connection.execute("SELECT setting, value FROM dim_method_settings").fetchall()}
 
 
 def explain_lines(connection, iso3: str, item: str) -> list[str]:

@@ -40,6 +40,8 @@ KNOWN_KWARGS = {
     "expect_column_values_to_be_between": {"column", "min_value", "max_value", "strict_min", "strict_max",
                                            "row_condition", "condition_parser", "mostly"},
     "expect_column_values_to_match_regex": {"column", "regex", "row_condition", "condition_parser", "mostly"},
+    "expect_column_pair_values_a_to_be_greater_than_b": {"column_A", "column_B", "or_equal", "ignore_row_if",
+                                                         "row_condition", "condition_parser", "mostly"},
 }
 IGNORED_KWARGS = {"result_format", "catch_exceptions", "meta", "notes", "description", "batch_id"}
 FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8"}
@@ -176,6 +178,9 @@ def compile_expectation(expectation, column_types: dict[str, str], prefix: str =
             raise UnsupportedExpectation(f"ignore_row_if={ignore!r}")
         return CompiledExpectation(kind_of, "unique", kwargs, domain=domain, keys=keys, params=params.values)
 
+    if kind_of == "expect_column_pair_values_a_to_be_greater_than_b":
+        return _column_pair(kind_of, kwargs, condition, column_types, params)
+
     name = kwargs["column"]
     column_type = column_types.get(name, "VARCHAR")
     present = f"NOT {missing(name, column_types)}"
@@ -200,13 +205,33 @@ def compile_expectation(expectation, column_types: dict[str, str], prefix: str =
     return CompiledExpectation(kind_of, "rows", kwargs, failing=failing, params=params.values)
 
 
+def _column_pair(kind_of: str, kwargs: dict, condition: str, column_types: dict[str, str],
+                 params: Params) -> CompiledExpectation:
+    """A >= B (or A > B) on the rows where neither is missing: GX drops those rows first (either_value_is_missing),
+    so NaN's ordering, which differs between pandas and DuckDB, never matters. The other ignore_row_if modes
+    compare a missing value, where the engines disagree: refused."""
+    if kwargs.get("ignore_row_if") != "either_value_is_missing":
+        raise UnsupportedExpectation(f"{kind_of}: ignore_row_if={kwargs.get('ignore_row_if')!r} is not compiled; "
+                                     "use either_value_is_missing")
+    a, b = kwargs["column_A"], kwargs["column_B"]
+    operator = ">=" if kwargs.get("or_equal") else ">"
+    failing = f"{condition} AND NOT {missing(a, column_types)} AND NOT {missing(b, column_types)} " \
+              f"AND NOT ({column(a)} {operator} {column(b)})"
+    return CompiledExpectation(kind_of, "rows", kwargs, failing=failing, params=params.values)
+
+
 def columns_read(expectation) -> list[str]:
     """The columns a row-level expectation reads (its column or key, and its condition's): both paths report a
     rule whose column is missing as not evaluable, naming the column."""
     config = getattr(expectation, "configuration", expectation)
     if config.type.startswith("expect_table_"):
         return []
-    names = [config.kwargs["column"]] if "column" in config.kwargs else list(config.kwargs.get("column_list") or [])
+    if "column" in config.kwargs:
+        names = [config.kwargs["column"]]
+    elif "column_A" in config.kwargs:
+        names = [config.kwargs["column_A"], config.kwargs["column_B"]]
+    else:
+        names = list(config.kwargs.get("column_list") or [])
     _condition_names(config.kwargs.get("row_condition"), names)
     return list(dict.fromkeys(names))
 

@@ -24,6 +24,7 @@ class ValidationConfig:
     known_exceptions: tuple = ()
     gx_max_rows: int = 250_000
     gx_sample_rows: int = 1_000
+    model_checks: dict = field(default_factory=dict)  # asset -> table -> rules (validation.yaml model_checks)
 
     @property
     def focus_country(self) -> str:
@@ -56,6 +57,14 @@ class ValidationConfig:
             raise ValueError(f"{GX_MAX_ROWS_ENV}={configured!r} is not a row count")
         return int(configured)
 
+    def model_tables(self) -> dict[str, str]:
+        """table -> the asset that writes it, for every table with model_checks rules."""
+        return {table: asset for asset, tables in self.model_checks.items() for table in tables}
+
+    def table_rules(self, table: str) -> dict:
+        asset = self.model_tables().get(table)
+        return self.model_checks[asset][table] if asset else {}
+
     def release_setting(self, key: str, default):
         return self.release.get(key, default)
 
@@ -69,7 +78,16 @@ class ValidationConfig:
         return cells
 
 
+MODEL_RULE_KINDS = {"unique", "not_null", "between", "ordered", "in_set", "rows", "sql"}
+
+
 def _check(doc: dict, origin: Path) -> None:
+    for asset, tables in (doc.get("model_checks") or {}).items():
+        for table, rules in (tables or {}).items():
+            unknown = set(rules or {}) - MODEL_RULE_KINDS
+            if not rules or unknown:
+                raise ValueError(f"{origin}: model_checks {asset}.{table}: rules must be some of "
+                                 f"{sorted(MODEL_RULE_KINDS)}, got {sorted(rules or {})}")
     for name, value in (doc.get("severity") or {}).items():
         if value not in (BLOCKING, WARN):
             raise ValueError(f"{origin}: severity of {name!r} is {value!r}; expected {BLOCKING!r} or {WARN!r}")
@@ -94,6 +112,7 @@ def _load(path: Path, mtime_ns: int) -> ValidationConfig:
         gx_max_rows=int(doc.get("gx_max_rows", ValidationConfig.gx_max_rows)),
         gx_sample_rows=int(doc.get("gx_sample_rows", ValidationConfig.gx_sample_rows)),
         known_exceptions=tuple(doc.get("known_exceptions") or ()),
+        model_checks={asset: dict(tables) for asset, tables in (doc.get("model_checks") or {}).items()},
     )
 
 

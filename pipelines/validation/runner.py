@@ -269,7 +269,8 @@ def describe(expectation) -> tuple[str, str | None, str]:
     """(rule, column, message) of an expectation (its meta, else its type)."""
     config = getattr(expectation, "configuration", expectation)
     meta = config.meta or {}
-    return meta.get("rule", config.type), config.kwargs.get("column"), meta.get("message", config.type)
+    column = config.kwargs.get("column") or config.kwargs.get("column_A")  # a pair is reported by its first
+    return meta.get("rule", config.type), column, meta.get("message", config.type)
 
 
 def _raised(info) -> str | None:

@@ -24,6 +24,7 @@ AGGREGATE_COLUMNS = [
 COUNTRY_KEY = ["source_id", "indicator_id", "iso3", "period"]
 AGGREGATE_KEY = ["source_id", "indicator_id", "entity_code", "entity_name", "period"]
 LINEAGE = ["raw_file", "raw_sha256", "raw_row"]
+BOUND_TOLERANCE = 1e-9  # relative slack of model_checks `between` bounds, for float rounding only
 MARTS = ("fct_indicator_values", "fct_aggregate_values", "dim_indicators", "dim_sources", "dim_countries")
 
 
@@ -150,6 +151,8 @@ def mart_suite(table: str, *, country_codes: list[str], source_ids: list[str], c
             _rule(gxe.ExpectColumnValuesToBeInSet(column="source_id", value_set=sorted(source_ids)),
                   "source_registered", "every fact comes from a registered source"),
             _rule(gxe.ExpectColumnValuesToNotBeNull(column="value"), "value_not_null", "every fact has a value"),
+            _rule(gxe.ExpectColumnValuesToNotBeNull(column="period_start"), "period_parsed",
+                  "every period is a year, quarter (YYYY-Qn), half-year (YYYY-Hn) or month (YYYY-MM): period_start"),
             _rule(gxe.ExpectColumnValuesToBeBetween(column="year", max_value=this_year), "year_not_in_future",
                   f"year is not after the current year {this_year}"),
             *[_rule(gxe.ExpectColumnValuesToNotBeNull(column=c), "lineage_present", f"every fact names its {c}")
@@ -195,6 +198,54 @@ def mart_suite(table: str, *, country_codes: list[str], source_ids: list[str], c
             _rule(gxe.ExpectColumnValuesToNotBeNull(column="name"), "country_named", "every country has a name"),
         ]
         index = ["iso3"]
+    elif config.table_rules(table):
+        return model_suite(table, config)
     else:
-        raise KeyError(f"no suite for table {table!r}; known: {MARTS}")
+        raise KeyError(f"no suite for table {table!r}; known: {MARTS} and config/validation.yaml model_checks")
     return SuiteSpec(table, gx.ExpectationSuite(name=table, expectations=rules), index)
+
+
+def model_suite(table: str, config: ValidationConfig) -> SuiteSpec:
+    """The suite of an intermediate or mart table, from its rules in config/validation.yaml `model_checks`: the
+    invariants readers rely on (keys unique, scores 0-100, rank bands ordered...), one expectation per rule.
+    The `sql` rules are checks of their own (sql/checks/<table>__<rule>.sql), not part of the suite."""
+    import great_expectations as gx
+    from great_expectations import expectations as gxe
+
+    rules_config = config.table_rules(table)
+    keys = [list(key) for key in rules_config.get("unique") or []]
+    ordered = [tuple(pair) for pair in rules_config.get("ordered") or []]
+    between = dict(rules_config.get("between") or {})
+    in_set = dict(rules_config.get("in_set") or {})
+    not_null = list(rules_config.get("not_null") or [])
+    named = [*(c for key in keys for c in key), *not_null, *between, *in_set, *(c for pair in ordered for c in pair)]
+    columns = list(dict.fromkeys(named))
+    rules = [_rule(gxe.ExpectTableColumnsToMatchSet(column_set=columns, exact_match=False), "expected_columns",
+                   f"columns include {columns}")]
+    if "rows" in rules_config:
+        low, high = rules_config["rows"]
+        rules.append(_rule(gxe.ExpectTableRowCountToBeBetween(min_value=low, max_value=high), "row_count",
+                           f"{table} has between {_fmt(low)} and {_fmt(high)} rows (config/validation.yaml)"))
+    for key in keys:
+        expectation = gxe.ExpectColumnValuesToBeUnique(column=key[0]) if len(key) == 1 else \
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=key)
+        rules.append(_rule(expectation, "unique_keys", f"one row per {tuple(key) if len(key) > 1 else key[0]}"))
+    rules += [_rule(gxe.ExpectColumnValuesToNotBeNull(column=c), "not_null", f"every row has {c}")
+              for c in not_null]
+    for column, (low, high) in between.items():
+        # float rounding: min-max scaling can land a hair outside its own range (100.00000000000001)
+        rules.append(_rule(gxe.ExpectColumnValuesToBeBetween(
+            column=column, min_value=None if low is None else low - BOUND_TOLERANCE * max(1, abs(low)),
+            max_value=None if high is None else high + BOUND_TOLERANCE * max(1, abs(high))),
+            "within_bounds", f"{column} within [{_fmt(low)}, {_fmt(high)}] (up to float rounding)"))
+    for column, values in in_set.items():
+        rules.append(_rule(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(values)), "known_values",
+                           f"{column} is one of {list(values)}"))
+    for low, high in ordered:
+        rules.append(_rule(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=high, column_B=low, or_equal=True,
+                                                        ignore_row_if="either_value_is_missing"),
+            "ordered", f"{low} <= {high} where both are present"))
+    index = [c for c in ("iso3", "key", "indicator_key", "pillar", "scope", "group_id", "level", "item", "setting",
+                         "index_key", "year") if c in columns or c in (keys[0] if keys else [])]
+    return SuiteSpec(table, gx.ExpectationSuite(name=table, expectations=rules), index or columns[:2])

@@ -10,6 +10,20 @@ SELECT
     matched_by AS recognised_by,
     period,
     year,
+    -- the period as dates, for BI time axes: a year, quarter (YYYY-Qn), half-year (YYYY-Hn) or month (YYYY-MM);
+    -- the same expression is in fct_indicator_values.sql
+    CASE
+        WHEN regexp_full_match(period, '[0-9]{4}') THEN make_date(year, 1, 1)
+        WHEN regexp_full_match(period, '[0-9]{4}-Q[1-4]') THEN make_date(year, 3 * CAST(right(period, 1) AS INTEGER) - 2, 1)
+        WHEN regexp_full_match(period, '[0-9]{4}-H[12]') THEN make_date(year, 6 * CAST(right(period, 1) AS INTEGER) - 5, 1)
+        WHEN regexp_full_match(period, '[0-9]{4}-[0-9]{2}') THEN make_date(year, CAST(right(period, 2) AS INTEGER), 1)
+    END AS period_start,
+    CASE
+        WHEN regexp_full_match(period, '[0-9]{4}') THEN make_date(year, 12, 31)
+        WHEN regexp_full_match(period, '[0-9]{4}-Q[1-4]') THEN last_day(make_date(year, 3 * CAST(right(period, 1) AS INTEGER), 1))
+        WHEN regexp_full_match(period, '[0-9]{4}-H[12]') THEN last_day(make_date(year, 6 * CAST(right(period, 1) AS INTEGER), 1))
+        WHEN regexp_full_match(period, '[0-9]{4}-[0-9]{2}') THEN last_day(make_date(year, CAST(right(period, 2) AS INTEGER), 1))
+    END AS period_end,
     value,
     unit,
     raw_file,

@@ -19,6 +19,8 @@ SELECT
     any_value(r.label) AS indicator_label,
     any_value(r.pillar) AS pillar,
     d.year,
+    make_date(d.year, 1, 1) AS period_start,  -- a time axis for BI tools
+    make_date(d.year, 12, 31) AS period_end,
     any_value(d.value) FILTER (WHERE m.is_focus) AS focus_value,
     count(*) FILTER (WHERE NOT m.is_focus) AS n_peers,
     median(d.value) FILTER (WHERE NOT m.is_focus) AS peer_median,
