@@ -147,7 +147,8 @@ MART_SPECS = {
     "mart_pillar_scores": (["int_index_scores"], "Per country and pillar: score, rank, coverage, rank band."),
     "mart_composite_index": (["int_index_scores"], "Per country: composite score, rank, Monte Carlo rank "
                              "p05/median/p95, coverage."),
-    "mart_screening": (["int_index_scores"], "What screening dropped (indicators, countries) and why."),
+    "mart_screening": (["int_index_scores", "int_indicator_denominated"], "What screening dropped (indicators, "
+                       "countries) and why, and which denominators a dropped country lacks."),
     "mart_concordance": (["mart_index_concordance"], "Rank correlation of our composite with "
                          "Oxford GARI, IMF AIPI and Tortoise GAII over the countries in common."),
     "mart_index_concordance": (["int_index_scores", "fct_indicator_values"], "Per published index and common "

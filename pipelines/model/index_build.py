@@ -26,10 +26,25 @@ def method_framework(ref_framework: pd.DataFrame, ref_pillars: pd.DataFrame):
     return Framework(indicators, pillar_weights, tuple(ref_pillars["pillar"]))
 
 
-def wide_latest(latest: pd.DataFrame, universe: list[str], keys: list[str]) -> pd.DataFrame:
+def wide_latest(latest: pd.DataFrame, universe: list[str], keys: list[str], column: str = "value") -> pd.DataFrame:
     """iso3 x indicator key of the latest denominated values, for the scored universe (missing = NaN)."""
-    wide = latest.pivot(index="iso3", columns="key", values="value")
+    wide = latest.pivot(index="iso3", columns="key", values=column) if len(latest) else pd.DataFrame()
     return wide.reindex(index=universe, columns=keys).astype(float)
+
+
+def censored_bounds(latest: pd.DataFrame, universe: list[str], keys: list[str]) -> pd.DataFrame:
+    """iso3 x key: the denominated censoring bound of each censored latest cell (NaN elsewhere)."""
+    if "is_censored" not in latest.columns:
+        return wide_latest(latest.iloc[0:0], universe, keys)
+    censored = latest[latest["is_censored"].fillna(False).astype(bool)]
+    return wide_latest(censored, universe, keys, "censored_bound")
+
+
+def domains(ref_framework: pd.DataFrame) -> pd.Series:
+    """key -> continuous | binary | year (framework.yaml `domain`)."""
+    if "domain" not in ref_framework.columns:
+        return pd.Series("continuous", index=ref_framework["key"])
+    return ref_framework.set_index("key")["domain"].fillna("continuous")
 
 
 # Column types of the score tables, so a run with too little data still publishes well-typed (empty) tables.
@@ -55,16 +70,17 @@ def _empty(columns: dict) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
 
 
-def scorable(values: pd.DataFrame, framework, config) -> tuple[bool, pd.DataFrame]:
+def scorable(values: pd.DataFrame, framework, config, bounds: pd.DataFrame | None = None) -> tuple[bool, pd.DataFrame]:
     """Whether screening leaves something to score (a partial build, e.g. one source, may not);
     returns the screening record either way."""
     from pipelines.model.method.screening import screen_countries, screen_indicators
 
-    kept, dropped_indicators = screen_indicators(values, config.min_indicator_coverage)
+    known = None if bounds is None else bounds.notna() & values.isna()
+    kept, dropped_indicators = screen_indicators(values, config.min_indicator_coverage, known)
     if kept.shape[1] == 0:
         return False, dropped_indicators
     kept, dropped_countries = screen_countries(kept, framework.subset(kept.columns), config.min_country_coverage,
-                                               config.min_pillars)
+                                               config.min_pillars, known)
     dropped = pd.concat([d for d in (dropped_indicators, dropped_countries) if len(d)] or [dropped_indicators],
                         ignore_index=True)
     return len(kept) >= 3, dropped
@@ -75,8 +91,9 @@ def score_index(latest, ref_framework, ref_pillars, universe, groups, config) ->
     from pipelines.model.method import run_pipeline
 
     framework = method_framework(ref_framework, ref_pillars)
-    values = wide_latest(latest, universe, list(ref_framework["key"]))
-    ok, dropped = scorable(values, framework, config)
+    keys = list(ref_framework["key"])
+    values, bounds = wide_latest(latest, universe, keys), censored_bounds(latest, universe, keys)
+    ok, dropped = scorable(values, framework, config, bounds)
     if not ok:
         return {
             **{name: _empty(columns) for name, columns in EMPTY_SCORE_TABLES.items()},
@@ -84,7 +101,8 @@ def score_index(latest, ref_framework, ref_pillars, universe, groups, config) ->
             "int_index_settings": pd.DataFrame(
                 [{"setting": k, "value": str(v)} for k, v in config.as_dict().items()]),
         }
-    result = run_pipeline(values, framework, config, groups=groups.reindex(values.index))
+    result = run_pipeline(values, framework, config, groups=groups.reindex(values.index), upper_bounds=bounds,
+                          domains=domains(ref_framework))
     bands = result.uncertainty.bands if result.uncertainty is not None else pd.DataFrame(
         columns=["iso3", "scope", "nominal_rank", "median_rank", "p05_rank", "p95_rank"])
     draws = result.uncertainty.draws if result.uncertainty is not None else pd.DataFrame()
@@ -133,11 +151,15 @@ def focus_benchmark(*, focus, memberships, ref_framework, latest, history, pilla
 def latest_as_of(denominated: pd.DataFrame, ref_framework: pd.DataFrame, as_of: int) -> pd.DataFrame:
     """What int_indicator_latest would have held with reference year `as_of` (same windows and last years)."""
     spec = ref_framework.set_index("key")
-    frame = denominated.dropna(subset=["value"]).copy()
+    censored = denominated["is_censored"].fillna(False).astype(bool) & denominated["censored_bound"].notna() \
+        if "is_censored" in denominated.columns else False
+    frame = denominated[denominated["value"].notna() | censored].copy()
     last = frame["key"].map(spec["last_year"]).clip(upper=as_of)
     first = last - frame["key"].map(spec["window_years"]) + 1
     frame = frame[(frame["year"] >= first) & (frame["year"] <= last)]
-    return frame.sort_values("year").groupby(["key", "iso3"], as_index=False).last()[["key", "iso3", "value"]]
+    columns = ["key", "iso3", "value"] + [c for c in ("is_censored", "censored_bound") if c in frame.columns]
+    # .tail(1), not .last(): last() skips NaN, and a censored latest cell has no value
+    return frame.sort_values("year").groupby(["key", "iso3"], as_index=False).tail(1)[columns]
 
 
 def yearly_scores(denominated, ref_framework, ref_pillars, universe, groups, config, years) -> pd.DataFrame:
@@ -150,11 +172,14 @@ def yearly_scores(denominated, ref_framework, ref_pillars, universe, groups, con
     framework = method_framework(ref_framework, ref_pillars)
     nominal = replace(config, mc_draws=0)
     frames = []
+    keys = list(ref_framework["key"])
     for year in years:
-        values = wide_latest(latest_as_of(denominated, ref_framework, year), universe, list(ref_framework["key"]))
-        if not scorable(values, framework, nominal)[0]:
+        latest = latest_as_of(denominated, ref_framework, year)
+        values, bounds = wide_latest(latest, universe, keys), censored_bounds(latest, universe, keys)
+        if not scorable(values, framework, nominal, bounds)[0]:
             continue
-        result = run_pipeline(values, framework, nominal, groups=groups.reindex(values.index))
+        result = run_pipeline(values, framework, nominal, groups=groups.reindex(values.index), upper_bounds=bounds,
+                              domains=domains(ref_framework))
         pillars = result.pillars.rename(columns={"pillar": "scope"})[["iso3", "scope", "score"]]
         composite = result.composite.reset_index().assign(scope="composite")[["iso3", "scope", "score"]]
         frames.append(pd.concat([pillars, composite]).assign(year=year))
