@@ -71,6 +71,10 @@ int_indicator_denominated = _sql_asset(
     "int_indicator_denominated", ["int_indicator_values_annual", "framework_tables"],
     "Framework indicators per country-year, divided by WDI population or GDP (denominator year recorded).",
     "intermediate")
+int_indicator_periods = _sql_asset(
+    "int_indicator_periods", ["int_indicator_denominated", "fct_indicator_values", "framework_tables"],
+    "Every published period of the sub-annual framework series (e.g. AI-diffusion half-years), denominated, on a "
+    "time axis in years: the history trends read.", "intermediate")
 int_indicator_latest = _sql_asset(
     "int_indicator_latest", ["int_indicator_denominated"],
     "Latest denominated value per indicator and country within the window; the year used is recorded.",
@@ -109,7 +113,7 @@ def int_index_scores(project: ProjectPaths) -> dg.MaterializeResult:
 @dg.asset(
     group_name="intermediate",
     kinds={"duckdb", "python"},
-    deps=["int_index_scores", "int_indicator_denominated"],
+    deps=["int_index_scores", "int_indicator_denominated", "int_indicator_periods"],
     description="The focus country (config/peer_groups.yaml) against each peer group on every indicator, "
     "pillar and the composite: gaps, ranks, trends, years behind, years to catch up.",
 )
@@ -131,6 +135,7 @@ def int_focus_benchmark(project: ProjectPaths) -> dg.MaterializeResult:
             composite=_read(connection, "int_index_composite"),
             trend_config=trend_config,
             score_history=_read(connection, "int_index_score_history"),
+            period_history=_read(connection, "int_indicator_periods"),
         )
         counts = _write_all(connection, {"int_focus_benchmark": table})
     return dg.MaterializeResult(metadata={**counts, "focus_country": focus})

@@ -50,27 +50,30 @@ def trend(series: pd.Series, config: TrendConfig) -> dict:
             "last_year": int(years[-1]), "points": len(points)}
 
 
-def years_behind(focus_value: float, focus_year: int, target_history: pd.Series, direction: int) -> tuple[float, str | None]:
-    """How many years ago the target stood where the focus country stands now (None + reason when not knowable)."""
+def years_behind(focus_value: float, focus_year: float, target_history: pd.Series, direction: int,
+                 target: str = "the peer median") -> tuple[float, str | None]:
+    """How many years ago the target stood where the focus country stands now (None + reason when not knowable).
+    `target` names who is ahead in the note ("the peer median", "the leader")."""
     values, years = target_history.to_numpy(dtype=float), target_history.index.to_numpy()
     kept = ~np.isnan(values) & (years <= focus_year)
     order = np.argsort(years[kept], kind="stable")
     values, years = values[kept][order], years[kept][order]
     if not len(years):
-        return np.nan, "no target history up to the focus year"
+        return np.nan, f"no history of {target} up to the focus country's latest year"
     reached = years[(values - focus_value) * direction <= 0]  # years when the target was at or below the focus level
     if not len(reached):
-        return np.nan, f"target was ahead throughout its observed series (since {int(years[0])})"
-    return float(focus_year - int(reached[-1])), None
+        return np.nan, f"{target} was ahead throughout its series (since {int(years[0])}), above the focus country's current level"
+    return float(focus_year - reached[-1]), None
 
 
-def years_to_catch_up(gap: float, focus_slope: float, target_slope: float, direction: int) -> tuple[float, str | None]:
+def years_to_catch_up(gap: float, focus_slope: float, target_slope: float, direction: int,
+                      target: str = "the peer median") -> tuple[float, str | None]:
     """Gap / closing speed at current trends; None with the reason when the gap is not closing."""
     if np.isnan(focus_slope) or np.isnan(target_slope):
         return np.nan, "not enough years of data for a trend"
     closing_speed = (focus_slope - target_slope) * direction
     if closing_speed <= 0:
-        return np.nan, "diverging: the target is improving at least as fast"
+        return np.nan, f"diverging: {target} is improving at least as fast as the focus country"
     return float(abs(gap) / closing_speed), None
 
 
@@ -134,7 +137,8 @@ def benchmark_item(
         return row
     cached = focus_cache if focus_cache is not None else {}
     if not cached:
-        cached.update(trend=trend(history[focus], config), year=int(history[focus].dropna().index.max()))
+        # the focus country's latest time: a year, or a fractional year on a period axis (e.g. 2026.125 = 2026-Q1)
+        cached.update(trend=trend(history[focus], config), year=float(history[focus].dropna().index.max()))
     focus_trend, focus_year = cached["trend"], cached["year"]
     peer_history = history.to_numpy(dtype=float)[:, history.columns.isin(peers.index)]  # year x peer
     with_data = ~np.isnan(peer_history).all(axis=1)  # years where some peer has a value
@@ -147,7 +151,7 @@ def benchmark_item(
     behind_leader = (focus_value - leader_value) * direction < 0
     behind_years_leader, behind_leader_note = (
         (0.0, "not behind the leader") if not behind_leader
-        else years_behind(focus_value, focus_year, history[leader], direction) if leader in history.columns
+        else years_behind(focus_value, focus_year, history[leader], direction, "the leader") if leader in history.columns
         else (np.nan, "no leader history")
     )
     catch_up, catch_up_note = (

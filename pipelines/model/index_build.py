@@ -123,13 +123,22 @@ def score_index(latest, ref_framework, ref_pillars, universe, groups, config) ->
 
 
 def focus_benchmark(*, focus, memberships, ref_framework, latest, history, pillars, composite, trend_config,
-                    score_history=None):
-    """Benchmark rows for every framework indicator, pillar and the composite, for every peer group."""
+                    score_history=None, period_history=None):
+    """Benchmark rows for every framework indicator, pillar and the composite, for every peer group.
+    `period_history` (int_indicator_periods: key, iso3, time, value): where an indicator has one, its trend uses
+    every published period on a time axis in years instead of one value per year."""
     from pipelines.model.benchmark import benchmark
 
     items = []
     for row in ref_framework.itertuples():
         current = latest.loc[latest["key"] == row.key].set_index("iso3")["value"]
+        periods = None if period_history is None else period_history.loc[
+            (period_history["key"] == row.key) & period_history["value"].notna()]
+        if periods is not None and len(periods):
+            wide = periods.pivot_table(index="time", columns="iso3", values="value", aggfunc="last")
+            items.append({"level": "indicator", "item": row.key, "direction": int(row.direction), "current": current,
+                          "history": wide})
+            continue
         series = history.loc[history["key"] == row.key]
         wide = series.pivot_table(index="year", columns="iso3", values="value", aggfunc="last") if len(series) else None
         items.append({"level": "indicator", "item": row.key, "direction": int(row.direction), "current": current,
