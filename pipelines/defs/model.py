@@ -84,7 +84,7 @@ int_indicator_latest = _sql_asset(
 @dg.asset(
     group_name="intermediate",
     kinds={"duckdb", "python"},
-    deps=["int_indicator_latest", "int_indicator_denominated", "framework_tables"],
+    deps=["int_indicator_latest", "int_indicator_denominated", "int_indicator_periods", "framework_tables"],
     description="The composite index (config/method.yaml): screening, outlier treatment, imputation, "
     "normalisation, weights, aggregation, and Monte Carlo rank bands over the method choices.",
 )
@@ -105,6 +105,7 @@ def int_index_scores(project: ProjectPaths) -> dg.MaterializeResult:
         tables["int_index_score_history"] = yearly_scores(
             _read(connection, "int_indicator_denominated"), ref_framework, ref_pillars, universe, groups, config,
             range(reference_year - trend_config.trend_years + 1, reference_year + 1),
+            periods=_read(connection, "int_indicator_periods"),
         )
         counts = _write_all(connection, tables)
     return dg.MaterializeResult(metadata={**counts, "mc_draws": config.mc_draws, "seed": config.mc_seed})

@@ -171,9 +171,15 @@ def latest_as_of(denominated: pd.DataFrame, ref_framework: pd.DataFrame, as_of: 
     return frame.sort_values("year").groupby(["key", "iso3"], as_index=False).tail(1)[columns]
 
 
-def yearly_scores(denominated, ref_framework, ref_pillars, universe, groups, config, years) -> pd.DataFrame:
+def yearly_scores(denominated, ref_framework, ref_pillars, universe, groups, config, years,
+                  periods: pd.DataFrame | None = None) -> pd.DataFrame:
     """Pillar and composite scores re-computed as of each past reference year (nominal method, no Monte Carlo):
-    the series behind pillar and composite trends. Scores are relative to each year's cross-section."""
+    the series behind pillar and composite trends. Scores are relative to each year's cross-section.
+
+    `periods` (int_indicator_periods: key, iso3, year, time, value): a pillar holding a sub-annual series gets one
+    point per published period, so its trend uses every period a source publishes (deployment: H1 2025, H2 2025,
+    Q1 2026): the year's point moves to the time of the year's last period, and each earlier period of the year adds
+    a point scored with that series as of the period. Other pillars and the composite keep one point per year."""
     from dataclasses import replace
 
     from pipelines.model.method import run_pipeline
@@ -182,16 +188,38 @@ def yearly_scores(denominated, ref_framework, ref_pillars, universe, groups, con
     nominal = replace(config, mc_draws=0)
     frames = []
     keys = list(ref_framework["key"])
-    for year in years:
-        latest = latest_as_of(denominated, ref_framework, year)
+    pillar_of = ref_framework.set_index("key")["pillar"]
+
+    def scored(latest: pd.DataFrame) -> pd.DataFrame | None:
         values, bounds = wide_latest(latest, universe, keys), censored_bounds(latest, universe, keys)
         if not scorable(values, framework, nominal, bounds)[0]:
-            continue
+            return None
         result = run_pipeline(values, framework, nominal, groups=groups.reindex(values.index), upper_bounds=bounds,
                               domains=domains(ref_framework))
         pillars = result.pillars.rename(columns={"pillar": "scope"})[["iso3", "scope", "score"]]
         composite = result.composite.reset_index().assign(scope="composite")[["iso3", "scope", "score"]]
-        frames.append(pd.concat([pillars, composite]).assign(year=year))
+        return pd.concat([pillars, composite])
+
+    for year in years:
+        latest = latest_as_of(denominated, ref_framework, year)
+        rows = scored(latest)
+        if rows is None:
+            continue
+        rows = rows.assign(year=float(year))
+        in_year = periods[(periods["year"] == year) & periods["value"].notna()] if periods is not None else None
+        if in_year is not None and len(in_year):
+            times = sorted(in_year["time"].unique())
+            period_pillars = set(pillar_of.reindex(in_year["key"].unique()).dropna())
+            rows.loc[rows["scope"].isin(period_pillars), "year"] = float(times[-1])
+            for time in times[:-1]:
+                upto = periods[(periods["time"] <= time) & periods["value"].notna()].sort_values("time")
+                as_of = upto.groupby(["key", "iso3"], as_index=False).tail(1)[["key", "iso3", "value"]]
+                others = latest[~latest["key"].isin(set(in_year["key"]))]
+                earlier = scored(pd.concat([others, as_of], ignore_index=True))
+                if earlier is not None:
+                    frames.append(earlier[earlier["scope"].isin(period_pillars)].assign(year=float(time)))
+        frames.append(rows)
     if not frames:
-        return _empty({"iso3": "string", "scope": "string", "score": "float64", "year": "int64"})
-    return pd.concat(frames, ignore_index=True).dropna(subset=["score"])
+        return _empty({"iso3": "string", "scope": "string", "score": "float64", "year": "float64"})
+    return pd.concat(frames, ignore_index=True).dropna(subset=["score"]).sort_values(["year", "scope", "iso3"],
+                                                                                     ignore_index=True)
