@@ -88,3 +88,16 @@ def test_trend_uses_every_published_period_on_a_fractional_time_axis():
     assert row["focus_trend_slope"] == pytest.approx(expected)
     assert row["gap_status"] == "behind, closing" and row["gap_closing"] is True
     assert row["trend_first_year"] == 2025 and row["trend_last_year"] == 2026
+
+
+def test_no_relative_gap_for_a_year_or_a_flag():
+    current = pd.Series({"JPN": 2019.0, "AAA": 2017.0, "BBB": 2018.0})
+    items = [{"level": "indicator", "item": "strategy_year", "direction": -1, "current": current, "history": None,
+              "domain": "year"},
+             {"level": "indicator", "item": "share", "direction": 1, "current": current, "history": None}]
+    memberships = pd.DataFrame({"group_id": ["g", "g"], "iso3": ["AAA", "BBB"]})
+    table = benchmark(focus="JPN", memberships=memberships, items=items).set_index("item")
+    assert np.isnan(table.loc["strategy_year", "gap_to_median_rel"])
+    assert np.isnan(table.loc["strategy_year", "gap_to_leader_rel"])
+    assert table.loc["strategy_year", "gap_to_median"] == 1.5  # the absolute gap stays: 1.5 years later
+    assert table.loc["share", "gap_to_median_rel"] == pytest.approx(1.5 / 2017.5)

@@ -161,6 +161,9 @@ MART_SPECS = {
                                "country: our rank vs theirs, Spearman rho, and where we disagree most."),
     "mart_focus_trends": (["int_indicator_denominated", "framework_tables"], "The focus country vs each peer "
                           "group's median, year by year, on every framework indicator (the report's trend charts)."),
+    "mart_deployment_evidence": (["int_index_scores", "fct_indicator_values", "dim_indicators", "framework_tables"],
+                                 "Every deployment & adoption series and what it says about the focus country: "
+                                 "scored, cross-check beside it (never pooled), or no value for it."),
     "mart_japan_benchmark": (["int_focus_benchmark"], "The focus country (JPN by default) vs each peer group on "
                              "every indicator, pillar and the composite."),
 }

@@ -95,6 +95,7 @@ def benchmark_item(
     direction: int,
     config: TrendConfig,
     focus_cache: dict | None = None,
+    relative_gaps: bool = True,
 ) -> dict | None:
     """One item (indicator, pillar or composite) for one group. `current`: iso3 -> value now; `history`: year x iso3.
     `focus_cache` (benchmark() passes one per item) keeps what does not depend on the group: the focus
@@ -124,9 +125,11 @@ def benchmark_item(
         "leader_iso3": leader,
         "leader_value": leader_value,
         "gap_to_median": focus_value - median,
-        "gap_to_median_rel": (focus_value - median) / abs(median) if median else np.nan,
+        # a relative gap means nothing for a year or a 0/1 fact (relative_gaps=False): absolute gaps only
+        "gap_to_median_rel": (focus_value - median) / abs(median) if median and relative_gaps else np.nan,
         "gap_to_leader": focus_value - leader_value,
-        "gap_to_leader_rel": (focus_value - leader_value) / abs(leader_value) if leader_value else np.nan,
+        "gap_to_leader_rel": (focus_value - leader_value) / abs(leader_value) if leader_value and relative_gaps
+        else np.nan,
         "rank_in_group": rank,
         "n_in_group": len(in_group),
         "percentile_in_group": float((oriented < focus_oriented).sum() / max(len(in_group) - 1, 1) * 100),
@@ -196,14 +199,16 @@ def benchmark(
     items: list[dict],
     config: TrendConfig = TrendConfig(),
 ) -> pd.DataFrame:
-    """`items`: dicts with level, item, direction, current (Series iso3 -> value), history (DataFrame year x iso3 or None)."""
+    """`items`: dicts with level, item, direction, current (Series iso3 -> value), history (DataFrame year x iso3 or
+    None), and optionally domain (continuous | binary | year: only continuous items get relative gaps)."""
     rows = []
     focus_caches = [{} for _ in items]  # per item, filled by its first group
     for group_id, group in memberships.groupby("group_id"):
         members = sorted(set(group["iso3"]) | {focus})
         for item, cache in zip(items, focus_caches):
             row = benchmark_item(focus=focus, members=members, current=item["current"], history=item["history"],
-                                 direction=item["direction"], config=config, focus_cache=cache)
+                                 direction=item["direction"], config=config, focus_cache=cache,
+                                 relative_gaps=item.get("domain", "continuous") == "continuous")
             if row is not None:
                 rows.append({"focus_iso3": focus, "level": item["level"], "item": item["item"], "group_id": group_id, **row})
     frame = pd.DataFrame(rows)

@@ -60,6 +60,7 @@ def load_framework(path: Path = FRAMEWORK_FILE) -> Framework:
             "scale": float(spec.get("scale", 1.0)), "window_years": int(spec.get("window_years", default_window)),
             "weight": float(spec.get("weight", 1.0)),
             "absence": absence, "absence_basis": spec.get("absence_basis"), "domain": domain,
+            "display_unit": spec.get("display_unit"), "display_factor": float(spec.get("display_factor", 1.0)),
             "censored_below": float(spec["censored_below"]) if "censored_below" in spec else None,
             # partial or incomplete publisher years (e.g. VC 2026 to the export date) never count as latest
             "last_year": min(int(doc["reference_year"]), int(spec.get("last_complete_year", doc["reference_year"]))),

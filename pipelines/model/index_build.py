@@ -130,19 +130,21 @@ def focus_benchmark(*, focus, memberships, ref_framework, latest, history, pilla
     from pipelines.model.benchmark import benchmark
 
     items = []
+    domain_of = domains(ref_framework)
     for row in ref_framework.itertuples():
-        current = latest.loc[latest["key"] == row.key].set_index("iso3")["value"]
+        current = latest.loc[latest["key"] == row.key].set_index("iso3")["value"].dropna()
         periods = None if period_history is None else period_history.loc[
             (period_history["key"] == row.key) & period_history["value"].notna()]
         if periods is not None and len(periods):
             wide = periods.pivot_table(index="time", columns="iso3", values="value", aggfunc="last")
             items.append({"level": "indicator", "item": row.key, "direction": int(row.direction), "current": current,
-                          "history": wide})
+                          "history": wide, "domain": domain_of[row.key]})
             continue
         series = history.loc[history["key"] == row.key]
         wide = series.pivot_table(index="year", columns="iso3", values="value", aggfunc="last") if len(series) else None
         items.append({"level": "indicator", "item": row.key, "direction": int(row.direction), "current": current,
-                      "history": wide})
+                      "history": wide, "domain": domain_of[row.key]})
+
     def scope_history(scope):
         if score_history is None:
             return None

@@ -19,6 +19,8 @@ SELECT
     f.absence_basis,
     f.censored_below,
     f.domain,
+    f.display_unit,
+    f.display_factor,
     f.weight AS expert_weight,
     wi.weight AS weight_in_pillar,
     wp.weight AS pillar_weight,
