@@ -94,7 +94,7 @@ def code_files(root: Path = PROJECT_ROOT) -> list[Path]:
     return sorted(files)
 
 
-_PARSER_IMPORT = re.compile(rb"pipelines\.lib\.parsers\.(\w+)|from pipelines\.lib\.parsers import \(?([\w ,]+)")
+_PARSER_IMPORT = re.compile(rb"pipelines\.staging\.parsers\.(\w+)|from pipelines\.staging\.parsers import \(?([\w ,]+)")
 
 
 def _parser_imports(text: bytes) -> frozenset[str]:
