@@ -69,3 +69,35 @@ def test_benchmark_table_covers_each_group_and_skips_missing_focus():
     assert set(zip(table["item"], table["group_id"])) == {("x", "g1"), ("x", "g2")}
     g2 = table.set_index("group_id").loc["g2"]
     assert g2["leader_iso3"] == "CCC" and g2["behind_median"] == False  # noqa: E712 - numpy bool
+
+
+def test_notes_name_who_is_ahead():
+    _, note = years_behind(5.0, 2024, pd.Series({2020: 10.0, 2024: 20.0}), 1, "the leader")
+    assert note.startswith("the leader was ahead throughout")
+    _, note = years_to_catch_up(-5.0, 1.0, 2.0, 1)
+    assert note == "diverging: the peer median is improving at least as fast as the focus country"
+
+
+def test_trend_uses_every_published_period_on_a_fractional_time_axis():
+    # Microsoft AI diffusion: 2025-H1, 2025-H2, 2026-Q1 at their midpoints; one value per year would leave 2 points
+    history = pd.DataFrame({"JPN": [16.7, 19.1, 22.5], "AAA": [30.0, 31.0, 32.0]}, index=[2025.25, 2025.75, 2026.125])
+    current = pd.Series({"JPN": 22.5, "AAA": 32.0})
+    row = benchmark_item(focus="JPN", members=["JPN", "AAA"], current=current, history=history, direction=1,
+                         config=TrendConfig())
+    expected = np.polyfit(history.index.to_numpy(), history["JPN"].to_numpy(), 1)[0]
+    assert row["focus_trend_slope"] == pytest.approx(expected)
+    assert row["gap_status"] == "behind, closing" and row["gap_closing"] is True
+    assert row["trend_first_year"] == 2025 and row["trend_last_year"] == 2026
+
+
+def test_no_relative_gap_for_a_year_or_a_flag():
+    current = pd.Series({"JPN": 2019.0, "AAA": 2017.0, "BBB": 2018.0})
+    items = [{"level": "indicator", "item": "strategy_year", "direction": -1, "current": current, "history": None,
+              "domain": "year"},
+             {"level": "indicator", "item": "share", "direction": 1, "current": current, "history": None}]
+    memberships = pd.DataFrame({"group_id": ["g", "g"], "iso3": ["AAA", "BBB"]})
+    table = benchmark(focus="JPN", memberships=memberships, items=items).set_index("item")
+    assert np.isnan(table.loc["strategy_year", "gap_to_median_rel"])
+    assert np.isnan(table.loc["strategy_year", "gap_to_leader_rel"])
+    assert table.loc["strategy_year", "gap_to_median"] == 1.5  # the absolute gap stays: 1.5 years later
+    assert table.loc["share", "gap_to_median_rel"] == pytest.approx(1.5 / 2017.5)

@@ -159,3 +159,30 @@ def test_unmapped_entities_name_file_and_rows(connection, mirror_dir, tmp_path):
     with pytest.raises(UnmappedCountries) as error:
         staging.stage_source_into(connection, source, fetched, "stg_native")
     assert error.value.file == "a/data.csv" and str(error.value.row) == "3"
+
+
+def test_name_and_code_of_different_economies_are_refused(connection, mirror_dir, tmp_path):
+    from pipelines.base.errors import CountryMismatch
+
+    # World Bank data hub layout: the name says Germany, the code says France (line 3)
+    text = DATAHUB + "Japan,JPN,2020,1\nGermany,FRA,2020,2\n"
+    source, fetched = _source(tmp_path, mirror_dir, {"a/data.csv": ("worldbank_datahub_long", text)})
+    for stage in (staging.stage_source_into, lambda c, s, f, _t: staging.stage_source(s, f)):
+        with pytest.raises(CountryMismatch) as error:
+            stage(connection, source, fetched, "stg_native")
+        message = str(error.value)
+        assert error.value.file == "a/data.csv" and str(error.value.row) == "3"
+        assert error.value.rule == "country_name_code_agree" and error.value.source_id == source.source_id
+        assert "'Germany' is DEU" in message and "'FRA' is FRA" in message
+
+
+def test_reviewed_name_code_exception_passes_and_agreeing_rows_pass():
+    from pipelines.staging.countries import harmonise
+
+    pairs = pd.DataFrame({"entity_name": ["Congo", "Congo", "Japan", None],
+                          "entity_code": ["COG", "COD", "JPN", "USA"]})
+    out = harmonise(pairs, source_id="imf_aipi")  # COD labelled "Congo" by the IMF: reviewed in config
+    assert out["iso3"].tolist() == ["COG", "COD", "JPN", "USA"]
+    from pipelines.base.errors import CountryMismatch
+    with pytest.raises(CountryMismatch, match="'Congo' is COG but code 'COD' is COD"):
+        harmonise(pairs, source_id="some_other_source")

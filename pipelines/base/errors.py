@@ -42,3 +42,7 @@ class UnmappedCountries(PipelineDataError):
 
 class FetchError(PipelineDataError):
     """A download failed (network, HTTP status, size) or no mirror holds the file."""
+
+
+class CountryMismatch(PipelineDataError):
+    """A row's country name and code map to different economies."""

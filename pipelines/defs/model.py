@@ -71,6 +71,10 @@ int_indicator_denominated = _sql_asset(
     "int_indicator_denominated", ["int_indicator_values_annual", "framework_tables"],
     "Framework indicators per country-year, divided by WDI population or GDP (denominator year recorded).",
     "intermediate")
+int_indicator_periods = _sql_asset(
+    "int_indicator_periods", ["int_indicator_denominated", "fct_indicator_values", "framework_tables"],
+    "Every published period of the sub-annual framework series (e.g. AI-diffusion half-years), denominated, on a "
+    "time axis in years: the history trends read.", "intermediate")
 int_indicator_latest = _sql_asset(
     "int_indicator_latest", ["int_indicator_denominated"],
     "Latest denominated value per indicator and country within the window; the year used is recorded.",
@@ -80,7 +84,7 @@ int_indicator_latest = _sql_asset(
 @dg.asset(
     group_name="intermediate",
     kinds={"duckdb", "python"},
-    deps=["int_indicator_latest", "int_indicator_denominated", "framework_tables"],
+    deps=["int_indicator_latest", "int_indicator_denominated", "int_indicator_periods", "framework_tables"],
     description="The composite index (config/method.yaml): screening, outlier treatment, imputation, "
     "normalisation, weights, aggregation, and Monte Carlo rank bands over the method choices.",
 )
@@ -101,6 +105,7 @@ def int_index_scores(project: ProjectPaths) -> dg.MaterializeResult:
         tables["int_index_score_history"] = yearly_scores(
             _read(connection, "int_indicator_denominated"), ref_framework, ref_pillars, universe, groups, config,
             range(reference_year - trend_config.trend_years + 1, reference_year + 1),
+            periods=_read(connection, "int_indicator_periods"),
         )
         counts = _write_all(connection, tables)
     return dg.MaterializeResult(metadata={**counts, "mc_draws": config.mc_draws, "seed": config.mc_seed})
@@ -109,7 +114,7 @@ def int_index_scores(project: ProjectPaths) -> dg.MaterializeResult:
 @dg.asset(
     group_name="intermediate",
     kinds={"duckdb", "python"},
-    deps=["int_index_scores", "int_indicator_denominated"],
+    deps=["int_index_scores", "int_indicator_denominated", "int_indicator_periods"],
     description="The focus country (config/peer_groups.yaml) against each peer group on every indicator, "
     "pillar and the composite: gaps, ranks, trends, years behind, years to catch up.",
 )
@@ -131,6 +136,7 @@ def int_focus_benchmark(project: ProjectPaths) -> dg.MaterializeResult:
             composite=_read(connection, "int_index_composite"),
             trend_config=trend_config,
             score_history=_read(connection, "int_index_score_history"),
+            period_history=_read(connection, "int_indicator_periods"),
         )
         counts = _write_all(connection, {"int_focus_benchmark": table})
     return dg.MaterializeResult(metadata={**counts, "focus_country": focus})
@@ -147,13 +153,17 @@ MART_SPECS = {
     "mart_pillar_scores": (["int_index_scores"], "Per country and pillar: score, rank, coverage, rank band."),
     "mart_composite_index": (["int_index_scores"], "Per country: composite score, rank, Monte Carlo rank "
                              "p05/median/p95, coverage."),
-    "mart_screening": (["int_index_scores"], "What screening dropped (indicators, countries) and why."),
+    "mart_screening": (["int_index_scores", "int_indicator_denominated"], "What screening dropped (indicators, "
+                       "countries) and why, and which denominators a dropped country lacks."),
     "mart_concordance": (["mart_index_concordance"], "Rank correlation of our composite with "
                          "Oxford GARI, IMF AIPI and Tortoise GAII over the countries in common."),
     "mart_index_concordance": (["int_index_scores", "fct_indicator_values"], "Per published index and common "
                                "country: our rank vs theirs, Spearman rho, and where we disagree most."),
     "mart_focus_trends": (["int_indicator_denominated", "framework_tables"], "The focus country vs each peer "
                           "group's median, year by year, on every framework indicator (the report's trend charts)."),
+    "mart_deployment_evidence": (["int_index_scores", "fct_indicator_values", "dim_indicators", "framework_tables"],
+                                 "Every deployment & adoption series and what it says about the focus country: "
+                                 "scored, cross-check beside it (never pooled), or no value for it."),
     "mart_japan_benchmark": (["int_focus_benchmark"], "The focus country (JPN by default) vs each peer group on "
                              "every indicator, pillar and the composite."),
 }

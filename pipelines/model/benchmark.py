@@ -50,27 +50,30 @@ def trend(series: pd.Series, config: TrendConfig) -> dict:
             "last_year": int(years[-1]), "points": len(points)}
 
 
-def years_behind(focus_value: float, focus_year: int, target_history: pd.Series, direction: int) -> tuple[float, str | None]:
-    """How many years ago the target stood where the focus country stands now (None + reason when not knowable)."""
+def years_behind(focus_value: float, focus_year: float, target_history: pd.Series, direction: int,
+                 target: str = "the peer median") -> tuple[float, str | None]:
+    """How many years ago the target stood where the focus country stands now (None + reason when not knowable).
+    `target` names who is ahead in the note ("the peer median", "the leader")."""
     values, years = target_history.to_numpy(dtype=float), target_history.index.to_numpy()
     kept = ~np.isnan(values) & (years <= focus_year)
     order = np.argsort(years[kept], kind="stable")
     values, years = values[kept][order], years[kept][order]
     if not len(years):
-        return np.nan, "no target history up to the focus year"
+        return np.nan, f"no history of {target} up to the focus country's latest year"
     reached = years[(values - focus_value) * direction <= 0]  # years when the target was at or below the focus level
     if not len(reached):
-        return np.nan, f"target was ahead throughout its observed series (since {int(years[0])})"
-    return float(focus_year - int(reached[-1])), None
+        return np.nan, f"{target} was ahead throughout its series (since {int(years[0])}), above the focus country's current level"
+    return float(focus_year - reached[-1]), None
 
 
-def years_to_catch_up(gap: float, focus_slope: float, target_slope: float, direction: int) -> tuple[float, str | None]:
+def years_to_catch_up(gap: float, focus_slope: float, target_slope: float, direction: int,
+                      target: str = "the peer median") -> tuple[float, str | None]:
     """Gap / closing speed at current trends; None with the reason when the gap is not closing."""
     if np.isnan(focus_slope) or np.isnan(target_slope):
         return np.nan, "not enough years of data for a trend"
     closing_speed = (focus_slope - target_slope) * direction
     if closing_speed <= 0:
-        return np.nan, "diverging: the target is improving at least as fast"
+        return np.nan, f"diverging: {target} is improving at least as fast as the focus country"
     return float(abs(gap) / closing_speed), None
 
 
@@ -92,6 +95,7 @@ def benchmark_item(
     direction: int,
     config: TrendConfig,
     focus_cache: dict | None = None,
+    relative_gaps: bool = True,
 ) -> dict | None:
     """One item (indicator, pillar or composite) for one group. `current`: iso3 -> value now; `history`: year x iso3.
     `focus_cache` (benchmark() passes one per item) keeps what does not depend on the group: the focus
@@ -121,9 +125,11 @@ def benchmark_item(
         "leader_iso3": leader,
         "leader_value": leader_value,
         "gap_to_median": focus_value - median,
-        "gap_to_median_rel": (focus_value - median) / abs(median) if median else np.nan,
+        # a relative gap means nothing for a year or a 0/1 fact (relative_gaps=False): absolute gaps only
+        "gap_to_median_rel": (focus_value - median) / abs(median) if median and relative_gaps else np.nan,
         "gap_to_leader": focus_value - leader_value,
-        "gap_to_leader_rel": (focus_value - leader_value) / abs(leader_value) if leader_value else np.nan,
+        "gap_to_leader_rel": (focus_value - leader_value) / abs(leader_value) if leader_value and relative_gaps
+        else np.nan,
         "rank_in_group": rank,
         "n_in_group": len(in_group),
         "percentile_in_group": float((oriented < focus_oriented).sum() / max(len(in_group) - 1, 1) * 100),
@@ -134,7 +140,8 @@ def benchmark_item(
         return row
     cached = focus_cache if focus_cache is not None else {}
     if not cached:
-        cached.update(trend=trend(history[focus], config), year=int(history[focus].dropna().index.max()))
+        # the focus country's latest time: a year, or a fractional year on a period axis (e.g. 2026.125 = 2026-Q1)
+        cached.update(trend=trend(history[focus], config), year=float(history[focus].dropna().index.max()))
     focus_trend, focus_year = cached["trend"], cached["year"]
     peer_history = history.to_numpy(dtype=float)[:, history.columns.isin(peers.index)]  # year x peer
     with_data = ~np.isnan(peer_history).all(axis=1)  # years where some peer has a value
@@ -147,7 +154,7 @@ def benchmark_item(
     behind_leader = (focus_value - leader_value) * direction < 0
     behind_years_leader, behind_leader_note = (
         (0.0, "not behind the leader") if not behind_leader
-        else years_behind(focus_value, focus_year, history[leader], direction) if leader in history.columns
+        else years_behind(focus_value, focus_year, history[leader], direction, "the leader") if leader in history.columns
         else (np.nan, "no leader history")
     )
     catch_up, catch_up_note = (
@@ -192,14 +199,16 @@ def benchmark(
     items: list[dict],
     config: TrendConfig = TrendConfig(),
 ) -> pd.DataFrame:
-    """`items`: dicts with level, item, direction, current (Series iso3 -> value), history (DataFrame year x iso3 or None)."""
+    """`items`: dicts with level, item, direction, current (Series iso3 -> value), history (DataFrame year x iso3 or
+    None), and optionally domain (continuous | binary | year: only continuous items get relative gaps)."""
     rows = []
     focus_caches = [{} for _ in items]  # per item, filled by its first group
     for group_id, group in memberships.groupby("group_id"):
         members = sorted(set(group["iso3"]) | {focus})
         for item, cache in zip(items, focus_caches):
             row = benchmark_item(focus=focus, members=members, current=item["current"], history=item["history"],
-                                 direction=item["direction"], config=config, focus_cache=cache)
+                                 direction=item["direction"], config=config, focus_cache=cache,
+                                 relative_gaps=item.get("domain", "continuous") == "continuous")
             if row is not None:
                 rows.append({"focus_iso3": focus, "level": item["level"], "item": item["item"], "group_id": group_id, **row})
     frame = pd.DataFrame(rows)

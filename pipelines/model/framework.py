@@ -11,6 +11,8 @@ from pipelines.base.settings import CONFIG_DIR
 
 FRAMEWORK_FILE = CONFIG_DIR / "framework.yaml"
 DENOMINATORS = {"none", "per_million_people", "per_billion_gdp_usd"}
+ABSENCES = {"zero", "censored", "missing"}  # what a universe economy without a value means (see framework.yaml)
+DOMAINS = {"continuous", "binary", "year"}  # binary and year cells are never imputed
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,15 @@ def load_framework(path: Path = FRAMEWORK_FILE) -> Framework:
             problems.append(f"denominator must be one of {sorted(DENOMINATORS)}")
         if spec.get("direction") not in (1, -1):
             problems.append("direction must be 1 (higher is better) or -1")
+        absence, domain = spec.get("absence", "missing"), spec.get("domain", "continuous")
+        if absence not in ABSENCES:
+            problems.append(f"absence must be one of {sorted(ABSENCES)}")
+        if domain not in DOMAINS:
+            problems.append(f"domain must be one of {sorted(DOMAINS)}")
+        if (absence == "censored") != ("censored_below" in spec):
+            problems.append("censored_below (the publisher's threshold) goes with absence: censored, and only with it")
+        if absence == "zero" and not spec.get("absence_basis"):
+            problems.append("absence: zero needs absence_basis (why the list is exhaustive)")
         if problems:
             raise ValueError(f"{path}: indicator {spec.get('key')!r}: {'; '.join(problems)}")
         rows.append({
@@ -48,6 +59,9 @@ def load_framework(path: Path = FRAMEWORK_FILE) -> Framework:
             "direction": int(spec["direction"]), "denominator": spec.get("denominator", "none"),
             "scale": float(spec.get("scale", 1.0)), "window_years": int(spec.get("window_years", default_window)),
             "weight": float(spec.get("weight", 1.0)),
+            "absence": absence, "absence_basis": spec.get("absence_basis"), "domain": domain,
+            "display_unit": spec.get("display_unit"), "display_factor": float(spec.get("display_factor", 1.0)),
+            "censored_below": float(spec["censored_below"]) if "censored_below" in spec else None,
             # partial or incomplete publisher years (e.g. VC 2026 to the export date) never count as latest
             "last_year": min(int(doc["reference_year"]), int(spec.get("last_complete_year", doc["reference_year"]))),
         })

@@ -7,6 +7,10 @@ Order of precedence for one published entity (name, code):
 4. a published 3-letter code that is an ISO3 code, or a 2-letter code that is an ISO2 code (GitHub, Eurostat);
 5. country_converter's name matching.
 Anything left over fails loudly, listing every unmapped entity.
+
+Name and code must agree: where a source gives both and the code decided the economy (rules 4), the name must not
+map to a different economy (rule `country_name_code_agree`); a disagreement is refused, naming both values, unless
+config/country_name_code_exceptions.csv lists the pair with the reason it was reviewed.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from functools import cache
 
 import pandas as pd
 
-from pipelines.base.errors import UnmappedCountries
+from pipelines.base.errors import CountryMismatch, UnmappedCountries
 from pipelines.base.settings import CONFIG_DIR
 
 OVERRIDES_FILE = CONFIG_DIR / "country_overrides.csv"
+NAME_CODE_EXCEPTIONS_FILE = CONFIG_DIR / "country_name_code_exceptions.csv"
 AGGREGATE = "AGGREGATE"
 
 
@@ -77,6 +82,34 @@ def global_overrides() -> dict[str, Override]:
                 row["name_or_code"].strip(), None if iso3 == AGGREGATE else iso3, row["reason"].strip()
             )
     return overrides
+
+
+@cache
+def name_code_exceptions() -> frozenset[tuple[str, str, str]]:
+    """Reviewed (source_id, name, code) pairs whose name and code legitimately map to different economies."""
+    if not NAME_CODE_EXCEPTIONS_FILE.exists():
+        return frozenset()
+    with NAME_CODE_EXCEPTIONS_FILE.open(encoding="utf-8", newline="") as handle:
+        return frozenset((row["source_id"].strip(), row["name"].strip().casefold(), row["code"].strip().casefold())
+                         for row in csv.DictReader(handle))
+
+
+def name_code_disagreements(out: pd.DataFrame, source_id: str) -> pd.DataFrame:
+    """Pairs decided by their code whose published name maps (country_converter) to another economy."""
+    by_code = out[out["matched_by"].isin(["iso3_code", "iso2_code"]) & out["entity_name"].notna()]
+    by_code = by_code[by_code["entity_name"].astype(str).str.strip() != ""]
+    if by_code.empty:
+        return by_code.assign(name_iso3=pd.Series(dtype=object))
+    names = [str(n).strip() for n in by_code["entity_name"]]
+    converted = converter().convert(names, to="ISO3", not_found=None)
+    converted = [converted] if isinstance(converted, str) else list(converted)
+    by_code = by_code.assign(name_iso3=[c if isinstance(c, str) and c in iso3_codes() else None for c in converted])
+    exceptions = name_code_exceptions()
+    reviewed = [(source_id, str(n).strip().casefold(), str(c).strip().casefold()) in exceptions
+                for n, c in by_code[["entity_name", "entity_code"]].itertuples(index=False)]
+    disagree = by_code["name_iso3"].notna() & (by_code["name_iso3"] != by_code["iso3"]) & ~pd.Series(
+        reviewed, index=by_code.index)
+    return by_code[disagree]
 
 
 def _lookup(mapping: dict, *keys: str | None):
@@ -140,6 +173,15 @@ def harmonise(
             f"{len(unmapped)} entities are neither a country nor a known aggregate: {listed}. "
             "Add them to config/country_overrides.csv or the source's entity_overrides.",
             source_id=source_id, file=file, rule="country_harmonisation",
+        )
+    disagree = name_code_disagreements(out, source_id)
+    if not disagree.empty:
+        listed = "; ".join(f"name {n!r} is {ni} but code {c!r} is {ci}" for n, c, ci, ni in
+                           disagree[["entity_name", "entity_code", "iso3", "name_iso3"]].itertuples(index=False))
+        raise CountryMismatch(
+            f"{len(disagree)} rows name one economy and code another: {listed}. Fix the source, or list the pair "
+            "with its reason in config/country_name_code_exceptions.csv after review.",
+            source_id=source_id, file=file, rule="country_name_code_agree",
         )
     return out
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.base.errors import ParseError, PipelineDataError, UnmappedCountries
+from pipelines.base.errors import CountryMismatch, ParseError, PipelineDataError, UnmappedCountries
 from pipelines.base.faults import crash_point
 from pipelines.sources.fetch import FetchedFile
 from pipelines.sources.registry import Source
@@ -77,19 +77,19 @@ def _harmonise(source: Source, raw, frame: pd.DataFrame, aggregates: set[str]) -
                   publisher_aggregates=aggregates, file=raw.path)
     try:
         return harmonise(frame, **kwargs)
-    except UnmappedCountries as exc:
+    except (UnmappedCountries, CountryMismatch) as exc:
         unmapped = []
         for pair in frame[["entity_name", "entity_code"]].drop_duplicates().itertuples(index=False):
             try:
                 harmonise(pd.DataFrame([pair], columns=["entity_name", "entity_code"]), **kwargs)
-            except UnmappedCountries:
+            except type(exc):
                 unmapped.append(tuple(pair))
         hits = frame.merge(pd.DataFrame(unmapped, columns=["entity_name", "entity_code"]), how="inner",
                            on=["entity_name", "entity_code"])
         rows = list(dict.fromkeys(hits["raw_row"].astype(str)))
         shown = ",".join(rows[:10]) + (f" (+{len(rows) - 10} more)" if len(rows) > 10 else "")
-        raise UnmappedCountries(exc.detail, source_id=source.source_id, file=raw.path, row=shown or None,
-                                rule=exc.rule) from None
+        raise type(exc)(exc.detail, source_id=source.source_id, file=raw.path, row=shown or None,
+                        rule=exc.rule) from None
 
 
 def stage_source(source: Source, fetched: list[FetchedFile]) -> pd.DataFrame:
@@ -243,7 +243,7 @@ def stage_source_into(connection, source: Source, fetched: list[FetchedFile], ta
         try:
             entities = harmonise(pairs, source_id=source.source_id, source_overrides=source.entity_overrides,
                                  publisher_aggregates=publisher_aggregates(source, by_path))
-        except UnmappedCountries:  # stage_source() names the file and rows
+        except (UnmappedCountries, CountryMismatch):  # stage_source() names the file and rows
             stage_source(source, fetched)
             raise
         codes = seen["source_code"].drop_duplicates()

@@ -37,8 +37,10 @@ SELECT
     b.years_behind_leader_note,
     b.years_to_catch_up_median,
     b.years_to_catch_up_note,
-    b.trend_note
+    b.trend_note,
+    b.level <> 'indicator' OR w.weight IS NOT NULL AS in_composite
 FROM int_focus_benchmark AS b
+LEFT JOIN int_index_weights AS w ON b.level = 'indicator' AND w.level = 'indicator' AND w.id = b.item
 LEFT JOIN ref_framework AS f ON b.level = 'indicator' AND f.key = b.item
 LEFT JOIN ref_pillars AS p ON b.level = 'pillar' AND p.pillar = b.item
 LEFT JOIN (SELECT DISTINCT group_id, label AS group_label FROM ref_peer_group_members) AS g USING (group_id)

@@ -22,7 +22,7 @@ from pipelines.model.method.aggregation import composite_scores, pillar_scores, 
 from pipelines.model.method.framework import Framework, as_framework, check_columns
 from pipelines.model.method.imputation import impute_with_methods
 from pipelines.model.method.normalisation import normalise
-from pipelines.model.method.outliers import treat_outliers, untreated_record
+from pipelines.model.method.outliers import treat_bounds, treat_outliers, untreated_record
 from pipelines.model.method.screening import screen_countries, screen_indicators
 from pipelines.model.method.uncertainty import MonteCarloResult, Scenario, UncertaintyChoices, monte_carlo_ranks
 from pipelines.model.method.weights import Weights, compute_weights
@@ -108,15 +108,19 @@ def weights_table(w: Weights, framework: Framework) -> pd.DataFrame:
 
 
 def run_pipeline(values: pd.DataFrame, framework, config: MethodConfig = MethodConfig(),
-                 groups: pd.Series | None = None) -> PipelineResult:
+                 groups: pd.Series | None = None, upper_bounds: pd.DataFrame | None = None,
+                 domains: pd.Series | None = None) -> PipelineResult:
     """Chain every step on `values` (iso3 x indicator_id, latest denominated values, NaN = missing).
-    `groups`: iso3 -> peer group for group-median imputation (optional)."""
+    `groups`: iso3 -> peer group for group-median imputation (optional). `upper_bounds`: censored cells (no
+    value, known to lie below the bound): they count as observed for screening and are imputed inside the bound.
+    `domains`: indicator -> continuous | binary | year (binary and year cells are never imputed)."""
     fw = as_framework(framework)
     check_columns(values, fw)
+    known = None if upper_bounds is None else upper_bounds.reindex_like(values).notna() & values.isna()
 
-    kept, dropped_ind = screen_indicators(values, config.min_indicator_coverage)
+    kept, dropped_ind = screen_indicators(values, config.min_indicator_coverage, known)
     fw = fw.subset(kept.columns)
-    kept, dropped_cty = screen_countries(kept, fw, config.min_country_coverage, config.min_pillars)
+    kept, dropped_cty = screen_countries(kept, fw, config.min_country_coverage, config.min_pillars, known)
     dropped = pd.concat([d for d in (dropped_ind, dropped_cty) if len(d)] or [dropped_ind], ignore_index=True)
 
     if config.treat_outliers:
@@ -124,8 +128,13 @@ def run_pipeline(values: pd.DataFrame, framework, config: MethodConfig = MethodC
                                             config.winsorise_max, config.outlier_fallback)
     else:
         treated, treatment = kept.astype(float), untreated_record(kept)
+    bounds = None
+    if upper_bounds is not None:
+        raw_bounds = upper_bounds.reindex_like(kept).where(kept.isna())
+        bounds = treat_bounds(raw_bounds, kept, treatment) if config.treat_outliers else raw_bounds
 
-    filled, mask, how = impute_with_methods(treated, config.imputation, groups, fw)
+    filled, mask, how = impute_with_methods(treated, config.imputation, groups, fw, domains=domains,
+                                            upper_bounds=bounds)
     normalised = normalise(filled, fw.direction, config.normalisation)
     w = compute_weights(config.weights, fw, normalised)
 
@@ -143,7 +152,9 @@ def run_pipeline(values: pd.DataFrame, framework, config: MethodConfig = MethodC
             treated, fw, config.mc_draws, config.mc_seed, config.mc_choices, w,
             Scenario(config.normalisation, config.aggregation, config.imputation != "none"),
             config.imputation if config.imputation != "none" else "group_median", groups,
-            imputed=filled if config.imputation != "none" else None,
+            # "imputation on" in a draw obeys the same domains and bounds as the nominal run
+            imputed=filled if config.imputation != "none" else impute_with_methods(
+                treated, "group_median", groups, fw, domains=domains, upper_bounds=bounds)[0],
         )
 
     return PipelineResult(

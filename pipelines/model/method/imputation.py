@@ -12,6 +12,11 @@ Methods:
     indicator of p, and for the whole indicator when the pillar has no other indicator, fewer than
     `min_fit` fitting countries, or no spread in m.
 Imputation uses observed values only: an imputed value never feeds another imputation.
+
+Domains and bounds (config/framework.yaml): a cell of a `binary` (0/1 fact) or `year` indicator is never filled,
+whatever the method: a median of neighbours is no membership and no year (0.5, 2020.5). It stays unknown, the pillar
+is scored from what is observed, and the cell's method says why. A censored cell (`upper_bounds`: the value is
+known to lie in [0, bound)) is filled by the method and then kept inside its bound.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from pipelines.model.method.framework import as_framework, check_columns
 from pipelines.model.method.normalisation import min_max
 
 METHODS = ("none", "group_median", "pillar_regression")
+UNFILLABLE_DOMAINS = {"binary": "not imputed: unknown 0/1 fact", "year": "not imputed: unknown year"}
+WITHIN_BOUND = " within censoring bound"
 
 
 def group_median_fill(values: pd.DataFrame, groups: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -66,14 +73,23 @@ def regression_fill(values: pd.DataFrame, framework, min_fit: int = 5) -> pd.Dat
 
 def impute_with_methods(
     values: pd.DataFrame, method: str = "group_median", groups: pd.Series | None = None, framework=None,
-    min_fit: int = 5,
+    min_fit: int = 5, domains: pd.Series | None = None, upper_bounds: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Like `impute`, plus a frame naming how each imputed cell was filled (None for observed/unfilled cells):
-    'group_median', 'overall_median' or 'pillar_regression'."""
+    """Like `impute`, plus a frame naming how each imputed cell was filled (None for observed cells):
+    'group_median', 'overall_median' or 'pillar_regression' (+ ' within censoring bound'), or why an unknown
+    cell was left unfilled ('not imputed: ...'). `domains`: indicator -> continuous | binary | year;
+    `upper_bounds`: per cell, the censoring bound (NaN = none)."""
     if method not in METHODS:
         raise ValueError(f"unknown imputation {method!r}; choose from {METHODS}")
     missing = values.isna()
     how = pd.DataFrame(None, index=values.index, columns=values.columns, dtype=object)
+    unfillable = pd.DataFrame(False, index=values.index, columns=values.columns)
+    if domains is not None:
+        for code in values.columns:
+            reason = UNFILLABLE_DOMAINS.get(domains.get(code, "continuous"))
+            if reason is not None:
+                unfillable[code] = missing[code]
+                how[code] = how[code].mask(missing[code], reason)
     if method == "none":
         return values.copy(), missing & False, how
     filled = values.copy()
@@ -83,13 +99,18 @@ def impute_with_methods(
         framework = as_framework(framework)
         check_columns(values, framework)
         predicted = regression_fill(values, framework, min_fit)
-        use = missing & predicted.notna()
+        use = missing & predicted.notna() & ~unfillable
         filled = filled.mask(use, predicted)
         how = how.mask(use, "pillar_regression")
     median, label = group_median_fill(values, groups)
-    use = filled.isna() & median.notna()
+    use = filled.isna() & median.notna() & ~unfillable
     filled = filled.mask(use, median)
     how = how.mask(use, label)
+    if upper_bounds is not None:
+        bound = upper_bounds.reindex_like(values)
+        bounded = missing & bound.notna() & filled.notna()
+        filled = filled.mask(bounded & (filled > bound), bound)
+        how = how.mask(bounded, how.astype("string") + WITHIN_BOUND)
     return filled, missing & filled.notna(), how
 
 

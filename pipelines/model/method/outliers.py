@@ -147,3 +147,33 @@ def untreated_record(values: pd.DataFrame) -> pd.DataFrame:
                          treatment="off", n_winsorised=0, win_lower=np.nan, win_upper=np.nan,
                          skew_after=sk, kurt_after=ku, flagged_after=flagged))
     return pd.DataFrame(rows, columns=RECORD_COLUMNS)
+
+
+def treat_like(new: pd.Series, observed: pd.Series, record: dict) -> pd.Series:
+    """Values outside the observed set (e.g. a censoring bound) carried through the treatment `record` gave the
+    `observed` values, so they stay comparable with them: winsorising clips to the same limits; the log
+    transform uses the observed minimum, maximum and skew (a value below the observed minimum becomes it)."""
+    treatment = record.get("treatment")
+    out = new.astype(float)
+    if treatment == "winsorised":
+        lower = record.get("win_lower")
+        upper = record.get("win_upper")
+        return out.clip(lower=None if pd.isna(lower) else lower, upper=None if pd.isna(upper) else upper)
+    if treatment == "log":
+        x = observed.dropna().to_numpy(dtype=float)
+        lo, hi = x.min(), x.max()
+        a = 0.01 * (hi - lo)
+        if skewness(x) >= 0:
+            return np.log(out.clip(lower=lo) - lo + a)
+        return -np.log(hi - out.clip(upper=hi) + a)
+    return out
+
+
+def treat_bounds(bounds: pd.DataFrame, observed: pd.DataFrame, record: pd.DataFrame) -> pd.DataFrame:
+    """`treat_like` for every indicator column of `bounds` (NaN where a cell has no bound)."""
+    by_indicator = record.set_index("indicator_id").to_dict("index")
+    out = bounds.astype(float).copy()
+    for code in bounds.columns:
+        if code in by_indicator and bounds[code].notna().any():
+            out[code] = treat_like(bounds[code], observed[code], by_indicator[code]).where(bounds[code].notna())
+    return out

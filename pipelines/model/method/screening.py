@@ -18,25 +18,35 @@ def empty_dropped() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=float if c in ("coverage", "n_pillars", "threshold") else object) for c in DROPPED_COLUMNS})
 
 
-def indicator_coverage(values: pd.DataFrame) -> pd.Series:
+def known_cells(values: pd.DataFrame, known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Cells that count as observed for screening: a value (structural zeros and cited absences are values), or
+    `known` (e.g. a censored cell: not a value, but known to lie below the publisher's threshold)."""
+    seen = values.notna()
+    return seen if known is None else seen | known.reindex_like(values).fillna(False).astype(bool)
+
+
+def indicator_coverage(values: pd.DataFrame, known: pd.DataFrame | None = None) -> pd.Series:
     """Share of countries with an observed value, per indicator."""
-    return values.notna().mean(axis=0)
+    return known_cells(values, known).mean(axis=0)
 
 
-def country_coverage(values: pd.DataFrame) -> pd.Series:
+def country_coverage(values: pd.DataFrame, known: pd.DataFrame | None = None) -> pd.Series:
     """Share of indicators observed, per country."""
-    return values.notna().mean(axis=1)
+    return known_cells(values, known).mean(axis=1)
 
 
-def pillars_observed(values: pd.DataFrame, framework: Framework) -> pd.DataFrame:
+def pillars_observed(values: pd.DataFrame, framework: Framework, known: pd.DataFrame | None = None) -> pd.DataFrame:
     """Boolean country x pillar: at least one indicator of the pillar observed."""
     pillar = framework.pillar.reindex(values.columns)
-    return values.notna().T.groupby(pillar, sort=False).any().T.reindex(columns=framework.pillars, fill_value=False)
+    return known_cells(values, known).T.groupby(pillar, sort=False).any().T.reindex(columns=framework.pillars,
+                                                                                    fill_value=False)
 
 
-def screen_indicators(values: pd.DataFrame, min_coverage: float = 0.65) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Keep indicators observed for at least `min_coverage` of countries. Returns (kept values, dropped table)."""
-    coverage = indicator_coverage(values)
+def screen_indicators(values: pd.DataFrame, min_coverage: float = 0.65,
+                      known: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep indicators observed for at least `min_coverage` of countries. Returns (kept values, dropped table).
+    `known`: cells that count as observed without a value (censored cells)."""
+    coverage = indicator_coverage(values, known)
     low = coverage[coverage < min_coverage]
     dropped = pd.DataFrame(
         {
@@ -53,7 +63,8 @@ def screen_indicators(values: pd.DataFrame, min_coverage: float = 0.65) -> tuple
 
 
 def screen_countries(
-    values: pd.DataFrame, framework, min_coverage: float = 0.65, min_pillars: int | None = None
+    values: pd.DataFrame, framework, min_coverage: float = 0.65, min_pillars: int | None = None,
+    known: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Keep countries observing at least `min_coverage` of the indicators AND at least `min_pillars` pillars
     (a pillar counts if one of its indicators is observed; default: every pillar, since a composite with a
@@ -63,8 +74,8 @@ def screen_countries(
     framework = framework.subset(values.columns)
     n_total = len(framework.pillars)
     need = n_total if min_pillars is None else int(min_pillars)
-    coverage = country_coverage(values)
-    n_pillars = pillars_observed(values, framework).sum(axis=1)
+    coverage = country_coverage(values, known)
+    n_pillars = pillars_observed(values, framework, known).sum(axis=1)
 
     rows = []
     for iso3 in values.index:

@@ -16,6 +16,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 MARTS = (
     "mart_japan_benchmark", "mart_pillar_scores", "mart_composite_index", "mart_concordance", "mart_screening",
     "mart_focus_trends", "dim_country_groups", "dim_countries", "dim_sources",
+    "mart_indicator_scores",
+    "mart_deployment_evidence",
+    "dim_framework",
 )
 
 
@@ -126,15 +129,40 @@ def _composite(marts, focus: str) -> dict:
     return section
 
 
-def _gap_rows(rows: pd.DataFrame) -> list[dict]:
-    """Largest gaps first: items where the focus country is behind the peer median, by relative gap size."""
+def _display(marts) -> dict[str, tuple[float, str]]:
+    """indicator key -> (factor, unit) for values the report shows in another unit (ratios to GDP as % of GDP)."""
+    framework = marts.get("dim_framework")
+    if framework is None or "display_unit" not in framework.columns:
+        return {}
+    shown = framework.dropna(subset=["display_unit"])
+    return {r.indicator_key: (float(r.display_factor), str(r.display_unit)) for r in shown.itertuples()}
+
+
+def _gap_rows(rows: pd.DataFrame, display: dict | None = None) -> list[dict]:
+    """Largest gaps first: items where the focus country is behind the peer median, by relative gap size.
+    `display`: key -> (factor, unit) to show a value in the unit people read (e.g. % of GDP)."""
+    display = display or {}
     rows = rows.assign(behind_flag=rows["behind_median"].fillna(False).astype(bool),
                        gap_size=rows["gap_to_median_rel"].abs())
     rows = rows.sort_values(["behind_flag", "gap_size"], ascending=[False, False], na_position="last")
+
+    def shown(key, value) -> str:
+        if key not in display or _missing(value):
+            return num(value)
+        factor, unit = display[key]
+        return f"{num(float(value) * factor)} {unit}"
+
     return [{
-        "key": r.item, "item": r.item_label, "focus": num(r.focus_value), "median": num(r.peer_median),
-        "n_peers": rank(r.n_peers), "leader": f"{_text(r.leader_name) or _text(r.leader_iso3)} ({num(r.leader_value)})",
-        "gap": percent(r.gap_to_median_rel), "rank": f"{rank(r.rank_in_group)} of {rank(r.n_in_group)}",
+        "key": r.item,
+        "item": (_text(r.item_label).rsplit(", ", 1)[0] + ", " + display[r.item][1]) if r.item in display
+        else r.item_label,
+        "focus": shown(r.item, r.focus_value),
+        "median": shown(r.item, r.peer_median), "n_peers": rank(r.n_peers),
+        "leader": f"{_text(r.leader_name) or _text(r.leader_iso3)} ({shown(r.item, r.leader_value)})",
+        # no relative gap for a year or a 0/1 fact (the mart leaves it null): the absolute gap instead
+        "gap": percent(r.gap_to_median_rel) if not _missing(r.gap_to_median_rel)
+        else (f"{num(r.gap_to_median)} (absolute)" if not _missing(r.gap_to_median) else "–"),
+        "rank": f"{rank(r.rank_in_group)} of {rank(r.n_in_group)}",
         "status": _text(r.gap_status) or _text(r.trend_note) or "–", "behind": r.behind_flag,
         "years_behind": years(r.years_behind_median, r.years_behind_median_note),
         "catch_up": years(r.years_to_catch_up_median, r.years_to_catch_up_note),
@@ -179,7 +207,7 @@ def _groups(marts, focus: str, focus_name: str) -> list[dict]:
             "n_scored": int(scored["iso3"].nunique()),
             "pillar_chart": charts.to_svg(chart) if len(scored) else None,
             "pillar_rows": summary,
-            "gap_rows": _gap_rows(rows[rows["level"] == "indicator"]),
+            "gap_rows": _gap_rows(rows[rows["level"] == "indicator"], _display(marts)),
         })
     return groups
 
@@ -223,6 +251,8 @@ def _sources(marts) -> list[dict]:
 
 
 def report_context(marts: dict[str, pd.DataFrame], config: dict) -> dict:
+    from pipelines.publish.report.answer import answer_first
+
     focus = focus_country(marts)
     focus_name = _text(marts["dim_countries"].set_index("iso3")["name"].get(focus)) or focus
     return {
@@ -236,6 +266,7 @@ def report_context(marts: dict[str, pd.DataFrame], config: dict) -> dict:
         "screening": _records(marts["mart_screening"], {"coverage": lambda v: percent(v).lstrip("+"),
                                                         "threshold": num, "n_pillars": rank}),
         "sources": _sources(marts),
+        "answer": answer_first(marts, focus, focus_name, config),
     }
 
 
