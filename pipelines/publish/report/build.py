@@ -11,11 +11,14 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.base.settings import CONFIG_DIR
+from pipelines.publish.report.how_sure import MARTS as HOW_SURE_MARTS
+from pipelines.publish.report.how_sure import how_sure_section
 
 TEMPLATES = Path(__file__).parent / "templates"
 MARTS = (
     "mart_japan_benchmark", "mart_pillar_scores", "mart_composite_index", "mart_concordance", "mart_screening",
     "mart_focus_trends", "dim_country_groups", "dim_countries", "dim_sources",
+    *HOW_SURE_MARTS,
 )
 
 
@@ -236,6 +239,7 @@ def report_context(marts: dict[str, pd.DataFrame], config: dict) -> dict:
         "screening": _records(marts["mart_screening"], {"coverage": lambda v: percent(v).lstrip("+"),
                                                         "threshold": num, "n_pillars": rank}),
         "sources": _sources(marts),
+        "how_sure": how_sure_section(marts, focus, focus_name),
     }
 
 
