@@ -257,25 +257,28 @@ def composite_ranks(pre: Preprocessor, choices: pd.DataFrame, u_indicator: np.nd
     n = len(choices)
     composite = np.full((n, len(pre.values.index)), np.nan)
     keys = ["screening_threshold", "outlier_treatment", "imputation", "normalisation", "aggregation"]
-    drawn: dict = {}  # the weight draws of every run for one set of nominal weights: computed once for all rows
-
-    def weights(v: Variant) -> tuple[np.ndarray, np.ndarray]:
-        key = (v.indicators.tobytes(), v.w_indicator.tobytes(), v.w_pillar.tobytes())
-        if key not in drawn:
-            if concentration is None:
-                drawn[key] = (np.tile(v.w_indicator, (n, 1)), np.tile(v.w_pillar, (n, 1)))
-            else:
-                drawn[key] = (
-                    dirichlet_weights(u_indicator[:, v.indicators], v.w_indicator, v.pillar_of, concentration),
-                    dirichlet_weights(u_pillar[:, v.pillar_ids], v.w_pillar, np.zeros(len(v.w_pillar), dtype=int),
-                                      concentration))
-        return drawn[key]
-
-    for key, rows in choices.groupby(keys, sort=True).indices.items():
-        threshold, outliers, imputation, normalisation, aggregation = key
-        v = pre.variant(threshold, outliers, imputation, normalisation)
-        w_ind, w_pil = weights(v)
-        composite[rows] = pre.scores(v, aggregation, w_ind[rows], w_pil[rows])
+    groups = [(pre.variant(*key[:4]), key[4], rows) for key, rows in choices.groupby(keys, sort=True).indices.items()]
+    # Weight draws for each set of nominal weights, computed once for all the runs that use it (the gamma quantile
+    # function is the costliest step of the scoring).
+    users: dict = {}
+    for v, _, rows in groups:
+        users.setdefault((v.indicators.tobytes(), v.w_indicator.tobytes(), v.w_pillar.tobytes()), (v, []))[1].append(rows)
+    drawn = {}
+    for key, (v, parts) in users.items():
+        rows = np.sort(np.concatenate(parts))
+        if concentration is None:
+            w_ind, w_pil = np.tile(v.w_indicator, (len(rows), 1)), np.tile(v.w_pillar, (len(rows), 1))
+        else:
+            w_ind = dirichlet_weights(u_indicator[np.ix_(rows, v.indicators)], v.w_indicator, v.pillar_of,
+                                      concentration)
+            w_pil = dirichlet_weights(u_pillar[np.ix_(rows, v.pillar_ids)], v.w_pillar,
+                                      np.zeros(len(v.w_pillar), dtype=int), concentration)
+        position = np.full(n, -1)
+        position[rows] = np.arange(len(rows))
+        drawn[key] = (w_ind, w_pil, position)
+    for v, aggregation, rows in groups:
+        w_ind, w_pil, position = drawn[(v.indicators.tobytes(), v.w_indicator.tobytes(), v.w_pillar.tobytes())]
+        composite[rows] = pre.scores(v, aggregation, w_ind[position[rows]], w_pil[position[rows]])
     return rank_draws(composite[..., None])[..., 0]
 
 
