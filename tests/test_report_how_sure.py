@@ -93,3 +93,27 @@ def test_section_without_sensitivity_says_so():
     empty = _marts()["mart_statistical_audit_sobol"].iloc[0:0]
     s = how_sure_section(_marts(mart_statistical_audit_sobol=empty), "JPN", "Japan")
     assert not s["available"] and s["pillars"]
+
+
+def _chromium_helpers():
+    from tests.test_ui import CHROMIUM, _chromium, _screenshot_dir, assert_is_a_picture
+
+    if CHROMIUM is None:
+        pytest.skip("Chromium not installed (apt-get install -y chromium; .ci/setup does it in CI)")
+    return _chromium, _screenshot_dir, assert_is_a_picture
+
+
+def test_section_renders_in_chromium(report_file, tmp_path):
+    """The browser's DOM has the section with its headline; a screenshot of the section alone (the page's own
+    head and styles, then the section) is a picture, kept under AI_READINESS_SCREENSHOT_DIR for a human to look at."""
+    chromium, screenshot_dir, assert_is_a_picture = _chromium_helpers()
+    dom = chromium(tmp_path, "--dump-dom", report_file.as_uri()).stdout
+    assert 'id="how-sure"' in dom and "How sure are we?" in dom and 'id="how-sure-headline"' in dom
+    page = report_file.read_text(encoding="utf-8")
+    alone = tmp_path / "how_sure.html"
+    alone.write_text(page[:page.index("</head>") + 7] + "<body>"
+                     + page[page.index('<h2 id="how-sure">'):page.index('<h2 id="concordance">')] + "</body></html>",
+                     encoding="utf-8")
+    png = screenshot_dir(tmp_path) / "report_how_sure.png"
+    chromium(tmp_path, f"--screenshot={png}", alone.as_uri())
+    assert_is_a_picture(png)
