@@ -50,4 +50,8 @@ def unaudited(connection, required: list[str] | tuple[str, ...] = ()) -> tuple[l
         return [], sorted(set(required))
     recorded = dict(connection.execute(f"SELECT check_key, passed FROM build.{AUDIT_TABLE}").fetchall())
     failing = sorted(k for k, passed in recorded.items() if not passed and (not required or k in required))
-    return failing, sorted(set(required) - set(recorded))
+    # A check on a table the build warehouse does not hold guards nothing that could be published (a run of the
+    # core layers only, `--select 'group:core or ...'`, never builds the index marts): it cannot be missing.
+    held = {r[0] for r in connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'build'").fetchall()}
+    return failing, sorted(k for k in set(required) - set(recorded) if k.partition(":")[0] in held)

@@ -168,3 +168,49 @@ MART_SPECS = {
                              "every indicator, pillar and the composite."),
 }
 marts = [_sql_asset(name, deps, description, "marts") for name, (deps, description) in MART_SPECS.items()]
+
+
+@dg.asset(
+    group_name="intermediate",
+    kinds={"duckdb", "python"},
+    deps=["int_index_scores", "int_indicator_latest", "framework_tables"],
+    description="Statistical audit of the index (JRC COIN style; config/method.yaml `audit`, `sensitivity`): per "
+    "pillar Cronbach's alpha, first principal component, correlations with flags, observed/imputed/structural-zero "
+    "shares; Sobol indices (SALib) of the focus country's rank and of all countries' rank shifts per method input; "
+    "the focus country's rank with each indicator left out.",
+)
+def int_statistical_audit(project: ProjectPaths) -> dg.MaterializeResult:
+    from pipelines.model.audit_build import load_audit_config, rank_sensitivity, statistical_audit
+    from pipelines.model.framework import load_method_config
+
+    config, _ = load_method_config()
+    audit_config, sensitivity_config = load_audit_config()
+    with project.build_warehouse() as connection:
+        ref_framework = _read(connection, "ref_framework")
+        focus = str(_read(connection, "ref_focus")["focus_iso3"].iloc[0])
+        tables = statistical_audit(_read(connection, "int_index_cells"), _read(connection, "int_index_pillars"),
+                                   _read(connection, "int_index_composite"), ref_framework, audit_config)
+        groups = _read(connection, "dim_countries").set_index("iso3")["wb_income_group"].fillna("unclassified")
+        tables.update(rank_sensitivity(
+            _read(connection, "int_indicator_latest"), ref_framework, _read(connection, "ref_pillars"),
+            _read(connection, "ref_universe")["iso3"].tolist(), groups, focus, config, sensitivity_config))
+        counts = _write_all(connection, tables)
+    return dg.MaterializeResult(metadata={**counts, "focus_country": focus,
+                                          "sobol_base_samples": sensitivity_config.base_samples,
+                                          "seed": sensitivity_config.seed})
+
+
+AUDIT_MART_SPECS = {
+    "mart_statistical_audit": "Statistical audit per pillar and of the composite: Cronbach's alpha, first principal "
+                              "component's share of variance, correlation ranges and flags.",
+    "mart_statistical_audit_correlations": "Within-pillar, indicator-to-pillar, indicator- and pillar-to-composite "
+                                           "correlations, flagged negative, redundant (|r| > 0.92) or weak.",
+    "mart_statistical_audit_coverage": "Observed, imputed, structural-zero and missing cells per country, indicator "
+                                       "and country x pillar.",
+    "mart_statistical_audit_sobol": "First-order and total Sobol indices of the focus country's rank and of the "
+                                    "median rank shift, per uncertain method input.",
+    "mart_statistical_audit_choices": "The focus country's rank under each level of each method choice.",
+    "mart_statistical_audit_removal": "The focus country's rank with each indicator left out in turn.",
+}
+audit_marts = [_sql_asset(name, ["int_statistical_audit"], description, "marts")
+               for name, description in AUDIT_MART_SPECS.items()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.defs.model import AUDIT_MART_SPECS
 from pipelines.defs.resources import ProjectPaths
 
 MART_KEYS = [
@@ -11,6 +12,7 @@ MART_KEYS = [
     "mart_indicator_scores", "mart_pillar_scores", "mart_composite_index", "mart_screening", "mart_concordance",
     "mart_japan_benchmark", "dim_country_groups", "mart_focus_trends", "dim_framework", "dim_method_settings",
     "mart_index_concordance",
+    *AUDIT_MART_SPECS,
 ]
 
 

@@ -208,18 +208,31 @@ fct_keys_unique = _violations_check(
 fct_iso3_known = _violations_check(
     "fct_indicator_values", "unknown_iso3", "Every iso3 is in the country dimension."
 )
+# The statistical audit's invariants (sql/checks/mart_statistical_audit*__<rule>.sql).
+AUDIT_RULES = {
+    "mart_statistical_audit": ("invariants", "One row per pillar and the composite, every scored pillar audited, "
+                               "Cronbach's alpha <= 1, first principal component's share in [1/k, 1]."),
+    "mart_statistical_audit_correlations": ("in_range", "Correlations in [-1, 1], p-values in [0, 1], keys unique."),
+    "mart_statistical_audit_coverage": ("consistent", "Cell counts add up, shares in [0, 1], keys unique."),
+    "mart_statistical_audit_sobol": ("indices_valid", "Sobol indices in [0, 1] and S1 <= ST within sampling error; "
+                                     "keys unique; the nominal run reproduces the published rank."),
+    "mart_statistical_audit_choices": ("partition", "Each input's levels split the runs; keys unique."),
+    "mart_statistical_audit_removal": ("valid", "One row per indicator of the index, ranks in range, nominal rank "
+                                       "as published."),
+}
+audit_checks = [_violations_check(table, rule, description) for table, (rule, description) in AUDIT_RULES.items()]
 staged_gx_checks = [staged_gx_check(source_id) for source_id in load_registry()]
 mart_gx_checks = [mart_gx_check(table) for table in MARTS]
 release_checks = [release_check(name, description) for name, description in RELEASE_CHECKS.items()]
 _model_checks = model_checks()
 model_asset_checks = [check for _, check in _model_checks]
 AUDITED_CHECKS = [*staged_gx_checks, *mart_gx_checks, *release_checks, fct_keys_unique, fct_iso3_known,
-                  *model_asset_checks]
+                  *model_asset_checks, *audit_checks]
 
 
 def audited_check_keys() -> list[str]:
     """'<table>:<check>' of every check above (each records its outcome through _audited): publishing requires
     each to have passed since its table was last (re)built."""
-    core = [*staged_gx_checks, *mart_gx_checks, *release_checks, fct_keys_unique, fct_iso3_known]
+    core = [*staged_gx_checks, *mart_gx_checks, *release_checks, fct_keys_unique, fct_iso3_known, *audit_checks]
     return sorted([f"{key.asset_key.to_user_string()}:{key.name}" for checks in core for key in checks.check_keys]
                   + [key for key, _ in _model_checks])

@@ -104,6 +104,8 @@ def load_method_config(path: Path = METHOD_FILE):
     doc = dict(yaml.safe_load(path.read_text(encoding="utf-8")))
     mc = doc.pop("monte_carlo", {})
     trend = doc.pop("trend", {})
+    for section in ("audit", "sensitivity"):  # read by pipelines.model.audit_build.load_audit_config
+        doc.pop(section, None)
     choices = UncertaintyChoices(
         normalisations=tuple(mc.get("normalisations", UncertaintyChoices.normalisations)),
         aggregations=tuple(mc.get("aggregations", UncertaintyChoices.aggregations)),

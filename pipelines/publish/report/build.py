@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.base.settings import CONFIG_DIR
+from pipelines.publish.report.how_sure import MARTS as HOW_SURE_MARTS
+from pipelines.publish.report.how_sure import how_sure_section
 
 TEMPLATES = Path(__file__).parent / "templates"
 MARTS = (
@@ -19,6 +21,7 @@ MARTS = (
     "mart_indicator_scores",
     "mart_deployment_evidence",
     "dim_framework",
+    *HOW_SURE_MARTS,
 )
 
 
@@ -267,6 +270,7 @@ def report_context(marts: dict[str, pd.DataFrame], config: dict) -> dict:
                                                         "threshold": num, "n_pillars": rank}),
         "sources": _sources(marts),
         "answer": answer_first(marts, focus, focus_name, config),
+        "how_sure": how_sure_section(marts, focus, focus_name),
     }
 
 
