@@ -11,6 +11,7 @@ MART_KEYS = [
     "mart_indicator_scores", "mart_pillar_scores", "mart_composite_index", "mart_screening", "mart_concordance",
     "mart_japan_benchmark", "dim_country_groups", "mart_focus_trends", "dim_framework", "dim_method_settings",
     "mart_index_concordance",
+    "mart_focus_what_if", "mart_focus_path", "mart_scenarios",
 ]
 
 

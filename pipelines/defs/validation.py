@@ -167,3 +167,16 @@ def audited_check_keys() -> list[str]:
     each to have passed since its table was last (re)built."""
     return sorted(f"{key.asset_key.to_user_string()}:{key.name}" for checks in AUDITED_CHECKS
                   for key in checks.check_keys)
+
+# What would move the focus country (pipelines/model/whatif.py): invariants of the re-scoring, sql/checks/.
+WHATIF_CHECKS = {
+    ("mart_focus_what_if", "leader_not_worse_than_median"): "Moving to a peer group's leader never gives a worse "
+    "composite rank than moving to its median (indicators and pillars).",
+    ("mart_focus_what_if", "no_move_no_change"): "A move on an indicator the focus country already leads (or is "
+    "beyond the level on), re-scored with its own value, gives today's score, rank and band.",
+    ("mart_focus_what_if", "scores_in_range"): "Scores within 0-100, ranks within the scored countries, bands ordered.",
+    ("mart_focus_path", "scores_in_range"): "Scores within 0-100, ranks within the scored countries, bands ordered.",
+    ("mart_scenarios", "scores_in_range"): "Scores within 0-100, ranks within the scored countries, bands ordered.",
+}
+whatif_checks = [_violations_check(asset, rule, description) for (asset, rule), description in WHATIF_CHECKS.items()]
+AUDITED_CHECKS += whatif_checks

@@ -16,6 +16,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 MARTS = (
     "mart_japan_benchmark", "mart_pillar_scores", "mart_composite_index", "mart_concordance", "mart_screening",
     "mart_focus_trends", "dim_country_groups", "dim_countries", "dim_sources",
+    "mart_focus_what_if",
+    "mart_focus_path",
+    "mart_scenarios",
 )
 
 
@@ -236,7 +239,14 @@ def report_context(marts: dict[str, pd.DataFrame], config: dict) -> dict:
         "screening": _records(marts["mart_screening"], {"coverage": lambda v: percent(v).lstrip("+"),
                                                         "threshold": num, "n_pillars": rank}),
         "sources": _sources(marts),
+        "whatif": _whatif(marts, focus, focus_name),
     }
+
+
+def _whatif(marts, focus: str, focus_name: str):
+    from pipelines.publish.report.whatif import whatif_section
+
+    return whatif_section(marts, focus, focus_name)
 
 
 def render(context: dict) -> str:
