@@ -22,10 +22,9 @@ def _band(low, high) -> str:
 
 
 def _num(value) -> str:
-    if value is None or pd.isna(value):
-        return "–"
-    value = float(value)
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    from pipelines.publish.report.build import num  # the report's number format: years stay 2017, not 2,017
+
+    return num(value)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -104,6 +103,6 @@ def path_lines(connection, iso3: str, target_rank: int) -> list[str]:
     moves = int(head.n_moves)
     lines = ["", f"fewest moves to rank {target_rank}: {moves} ({head.algorithm}"
              f"{': proven minimal' if head.algorithm == 'exact' else ': greedy, not proven minimal'})"]
-    rows = [[str(int(r.step)), str(r.key or ""), str(r.move), _num(r.from_value), _num(r.to_value),
+    rows = [[str(int(r.step)), "" if pd.isna(r.key) else str(r.key), str(r.move), _num(r.from_value), _num(r.to_value),
              f"{float(r.score):.1f}", _rank(r.rank), _band(r.rank_p05, r.rank_p95)] for r in path.itertuples()]
     return lines + _table(["step", "indicator", "to", "from", "value", "score", "rank", "90% band"], rows)

@@ -25,8 +25,8 @@ def gain_chart(best: pd.DataFrame, focus_name: str):
 
     from pipelines.publish.report.charts import FOCUS_COLOUR, PEER_COLOUR
 
-    frame = best.assign(label=best["item_label"].str.slice(0, 60) + " → " + best["group_label"].str.slice(0, 28)
-                        + " " + best["level"], order=range(len(best)))
+    frame = best.assign(label=best["item_label"].str.slice(0, 58) + " → " + best["group_id"] + ":" + best["level"],
+                        order=range(len(best)))
     today = frame.iloc[[0]][["baseline_rank", "baseline_rank_p05", "baseline_rank_p95"]]
     y = alt.Y("label:N", sort=alt.EncodingSortField("order", order="ascending"), title=None,
               axis=alt.Axis(labelLimit=420))
@@ -44,6 +44,12 @@ def gain_chart(best: pd.DataFrame, focus_name: str):
         width=460, height=max(80, 16 * len(frame)),
         title=f"{focus_name}: composite rank if it reached the best peer level on one indicator "
               "(red dashes: today; grey area: today's 90% band)")
+
+
+def _text(value) -> str:
+    from pipelines.publish.report.build import _text as text
+
+    return text(value)
 
 
 def _rank(value) -> str:
@@ -86,7 +92,7 @@ def whatif_section(marts: dict[str, pd.DataFrame], focus: str, focus_name: str) 
         head = top.iloc[0]
         path = {"target": REPORT_TARGET_RANK, "reached": bool(head.reached), "algorithm": head.algorithm,
                 "n_moves": _rank(head.n_moves),
-                "steps": [{"step": int(r.step), "indicator": r.indicator_label or "today", "move": r.move,
+                "steps": [{"step": int(r.step), "indicator": _text(r.indicator_label) or "today", "move": r.move,
                            "from": _num(r.from_value), "to": _num(r.to_value), "score": f"{float(r.score):.1f}",
                            "rank": _rank(r.rank), "band": band(r.rank_p05, r.rank_p95)} for r in top.itertuples()]}
     groups = []
@@ -100,9 +106,9 @@ def whatif_section(marts: dict[str, pd.DataFrame], focus: str, focus_name: str) 
     groups.sort(key=lambda g: (g["n_moves"] == "out of reach", g["n_moves"]))
     scenarios = marts["mart_scenarios"]
     scenarios = scenarios[scenarios["focus_iso3"] == focus]
-    scenario_rows = [{"label": r.label, "moves": r.moves or "nothing moves", "rank": _rank(r.rank),
+    scenario_rows = [{"label": r.label, "moves": _text(r.moves) or "nothing moves", "rank": _rank(r.rank),
                       "band": band(r.rank_p05, r.rank_p95), "gain": f"{r.rank_gain:+.0f}",
-                      "survives": "yes" if r.survives_uncertainty is True else "no", "note": r.note or ""}
+                      "survives": "yes" if r.survives_uncertainty is True else "no", "note": _text(r.note)}
                      for r in scenarios.itertuples()]
     return {
         "today": {"rank": _rank(first.baseline_rank), "band": band(first.baseline_rank_p05, first.baseline_rank_p95),
