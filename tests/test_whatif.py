@@ -181,6 +181,11 @@ def test_shortest_path_equals_exhaustive_search_on_small_synthetic_universes(con
             assert len(path.moves) == len(best), (seed, target, path, best)
             assert path.ranks[-1] <= target and path.ranks[0] == start
             assert rank_after(list(path.moves))[0] == path.ranks[-1]
+            for i, move in enumerate(path.moves):  # each move only as far as needed
+                for gentler in candidates[move.key]:
+                    if rank_after([gentler])[0] > rank_after([move])[0]:
+                        trial = [*path.moves[:i], gentler, *path.moves[i + 1:]]
+                        assert rank_after(trial)[0] > target, (seed, target, move, gentler)
             greedy = whatif.greedy_path(rank_after, candidates, target, start)
             assert len(greedy.moves) >= len(best)
             greedy_optimal += len(greedy.moves) == len(best)

@@ -432,6 +432,22 @@ def _ordered(rank_after, moves, start_rank: float) -> PathResult:
     return PathResult(tuple(chosen), tuple(ranks), True, "exact")
 
 
+def relaxed(rank_after, path: PathResult, candidates: dict[str, list[Move]], target: int) -> PathResult:
+    """The same indicators, each moved only as far as needed: every move is replaced by its least ambitious
+    candidate level (smallest single-move gain) with which the whole set still reaches the target."""
+    moves = list(path.moves)
+    for i, move in enumerate(moves):
+        gentler = sorted(candidates.get(move.key, []), key=lambda m: (-rank_after([m])[0], rank_after([m])[1]))
+        for candidate in gentler:
+            trial = [*moves[:i], candidate, *moves[i + 1:]]
+            if rank_after(trial)[0] <= target:
+                moves[i] = candidate
+                break
+    if moves == list(path.moves):
+        return path
+    return replace(_ordered(rank_after, moves, path.ranks[0]), algorithm=path.algorithm)
+
+
 def shortest_path(rank_after, candidates: dict[str, list[Move]], target: int, start_rank: float,
                   budget: int = 400) -> PathResult:
     """Fewest moves to `target`. First the greedy path; then, when every smaller combination of the indicators'
@@ -444,6 +460,10 @@ def shortest_path(rank_after, candidates: dict[str, list[Move]], target: int, st
     path = greedy_path(rank_after, candidates, target, start_rank)
     if not path.reached:
         return path
+    return relaxed(rank_after, _fewest(rank_after, candidates, target, start_rank, budget, path), candidates, target)
+
+
+def _fewest(rank_after, candidates, target, start_rank, budget, path) -> PathResult:
     best_of = [min(v, key=lambda m: (rank_after([m])[0], -rank_after([m])[1])) for v in candidates.values() if v]
     smaller = len(path.moves) - 1
     if sum(math.comb(len(best_of), s) for s in range(1, smaller + 1)) > budget:
@@ -645,7 +665,7 @@ def focus_what_if(*, latest, ref_framework, ref_pillars, universe, groups, confi
     candidates = {}
     for move in moves_of.values():
         if not bool(imputed[move.key]):
-            candidates.setdefault(move.key, {})[move.value] = move  # one per distinct value (first label kept)
+            candidates.setdefault(move.key, {}).setdefault(move.value, move)  # one per value (first label kept)
     candidates = {k: list(v.values()) for k, v in candidates.items()}
     path_rows = []
     path_config = scenarios.get("shortest_path", {})

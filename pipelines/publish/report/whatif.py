@@ -75,11 +75,11 @@ def whatif_section(marts: dict[str, pd.DataFrame], focus: str, focus_name: str) 
     first = what_if.iloc[0]
     best = _best_per_item(what_if, "indicator")
     gain_rows = [{
-        "item": r.item_label, "level": f"{r.group_label} {r.level}" + (f" ({r.target_iso3})" if r.target_iso3 else ""),
+        "item": r.item_label, "level": f"{r.group_label} {r.level}" + (f" ({r.target_iso3})" if _text(r.target_iso3) else ""),
         "today": "imputed" if r.focus_value_imputed else _num(r.focus_value), "target": _num(r.target_value),
         "rank": _rank(r.rank), "band": band(r.rank_p05, r.rank_p95), "gain": f"{r.rank_gain:+.0f}",
-        "survives": "yes" if r.survives_uncertainty is True else "no", "per_sd": _num(r.rank_gain_per_sd),
-        "per_10pct": _num(r.rank_gain_per_10pct)} for r in best.itertuples()]
+        "survives": "yes" if r.survives_uncertainty is True else "no", "per_sd": _rank(r.rank_gain_per_sd),
+        "per_10pct": _rank(r.rank_gain_per_10pct)} for r in best.itertuples()]
     pillars = _best_per_item(what_if, "pillar")
     pillar_rows = [{"item": r.item_label, "level": f"{r.group_label} {r.level}", "moved": int(r.n_moved),
                     "rank": _rank(r.rank), "band": band(r.rank_p05, r.rank_p95), "gain": f"{r.rank_gain:+.0f}",
