@@ -52,6 +52,20 @@ def test_assembled_scores_and_bands_equal_full_pipeline_runs(config):
         assert rescorer.band(moves) == whatif.exact_band(inputs, moves), moves
 
 
+def test_a_build_that_scores_no_index_gets_empty_what_if_tables():
+    latest = pd.DataFrame({"key": ["a"], "pillar": ["p"], "iso3": ["JPN"], "value": [1.0]})
+    ref_framework = pd.DataFrame({"key": ["a"], "pillar": ["p"], "direction": [1], "weight": [1.0],
+                                  "denominator": ["none"], "source_id": ["s"], "indicator_id": ["a"]})
+    tables = whatif.focus_what_if(
+        latest=latest, ref_framework=ref_framework, ref_pillars=pd.DataFrame({"pillar": ["p"], "weight": [1.0]}),
+        universe=["JPN", "USA"], groups=pd.Series({"JPN": "high", "USA": "high"}), config=MethodConfig(mc_draws=0),
+        focus="JPN", memberships=pd.DataFrame({"group_id": ["g7"], "iso3": ["USA"]}),
+        dim_indicators=pd.DataFrame(columns=["source_id", "indicator_id", "kind", "valid_min", "valid_max"]),
+        scenarios={})
+    assert all(len(tables[t]) == 0 for t in ("int_focus_what_if", "int_focus_path", "int_scenarios"))
+    assert list(tables["int_focus_what_if"].columns) == whatif.WHAT_IF_COLUMNS
+
+
 def test_methods_that_are_not_column_local_are_rescored_by_full_runs():
     inputs = _inputs(config=MethodConfig(mc_draws=50, imputation="pillar_regression"))
     rescorer = whatif.Rescorer(inputs)
@@ -279,6 +293,22 @@ def test_what_if_checks_are_blocking_and_required_for_publishing():
         for spec in checks.check_specs:
             assert spec.blocking
             assert f"{spec.asset_key.to_user_string()}:{spec.name}" in keys
+
+
+def test_what_if_checks_are_required_only_where_the_what_if_marts_were_built(tmp_path):
+    import duckdb
+
+    from pipelines.defs.validation import audited_check_keys
+
+    warehouse = tmp_path / "build.duckdb"
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("CREATE TABLE fct_indicator_values (x INT)")
+    core_only = audited_check_keys(warehouse)
+    assert not any(k.startswith(("mart_focus_what_if:", "mart_scenarios:")) for k in core_only)
+    assert set(core_only) < set(audited_check_keys())
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("CREATE TABLE mart_focus_what_if (x INT)")
+    assert "mart_focus_what_if:no_move_no_change" in audited_check_keys(warehouse)
 
 
 def _run(capsys, *argv):

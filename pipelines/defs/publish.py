@@ -28,7 +28,8 @@ def published_marts(project: ProjectPaths) -> dg.MaterializeResult:
     from pipelines.publish.release import publish
 
     paths = project.paths()
-    counts = publish(paths.build_warehouse, paths.marts_dir, required_checks=audited_check_keys())
+    required = audited_check_keys(paths.build_warehouse)
+    counts = publish(paths.build_warehouse, paths.marts_dir, required_checks=required)
     return dg.MaterializeResult(
         metadata={
             "tables": len(counts),

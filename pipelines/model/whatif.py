@@ -539,6 +539,22 @@ def indicator_spec(ref_framework: pd.DataFrame, dim_indicators: pd.DataFrame) ->
     return spec
 
 
+_TEXT = {"focus_iso3", "scope", "item", "pillar", "group_id", "level", "target_iso3", "note", "target_scope",
+         "algorithm", "key", "move", "scenario_id", "label", "moves"}
+_FLAGS = {"focus_value_imputed", "survives_uncertainty", "reached"}
+_COUNTS = {"n_moved", "target_rank", "n_moves", "step", "n_targets"}
+
+
+def empty_tables() -> dict:
+    """Well-typed empty what-if tables (a build that scores no index still publishes them)."""
+    def empty(columns):
+        return pd.DataFrame({c: pd.Series(dtype="string" if c in _TEXT else "boolean" if c in _FLAGS
+                                          else "Int64" if c in _COUNTS else "float64") for c in columns})
+
+    return {"int_focus_what_if": empty(WHAT_IF_COLUMNS), "int_focus_path": empty(PATH_COLUMNS),
+            "int_scenarios": empty(SCENARIO_COLUMNS), "cross_check": 0.0}
+
+
 class _Evaluator:
     """Memoised scores and bands of move sets, with ranks in any scope."""
 
@@ -590,12 +606,14 @@ def focus_what_if(*, latest, ref_framework, ref_pillars, universe, groups, confi
                   dim_indicators, scenarios: dict, path_groups: bool = True) -> dict[str, pd.DataFrame]:
     """The what-if tables for the focus country: int_focus_what_if, int_focus_path, int_scenarios, and the largest
     difference found between assembled and fully re-run scores (`cross_check`)."""
+    from pipelines.model.index_build import scorable
+
     inputs = pipeline_inputs(latest, ref_framework, ref_pillars, universe, groups, config, focus)
-    if focus not in inputs.values.index:
-        raise ValueError(f"focus country {focus} is not in the scored universe")
+    if focus not in inputs.values.index or not scorable(inputs.values, inputs.framework, config)[0]:
+        return empty_tables()  # a partial build (e.g. one source) scores no index: nothing to move
     rescorer = Rescorer(inputs)
     if focus not in rescorer.countries:
-        raise ValueError(f"focus country {focus} was screened out of the index: nothing to re-score")
+        return empty_tables()  # the focus country was screened out of the index (mart_screening says why)
     spec = indicator_spec(ref_framework, dim_indicators).loc[rescorer.keys]
     current = inputs.values.loc[focus, rescorer.keys].astype(float)
     imputed = rescorer.baseline.imputed_mask.loc[focus, rescorer.keys].astype(bool)
