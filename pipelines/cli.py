@@ -309,6 +309,22 @@ def explain(iso3: str, item: str) -> int:
     return 0
 
 
+# --- whatif --------------------------------------------------------------------------------------------------
+
+def whatif(iso3: str, item: str | None, to: str | None, target_rank: int | None) -> int:
+    """What would move ISO3, from the published what-if marts (built for the focus country)."""
+    from pipelines.base.warehouse import connect
+    from pipelines.publish.whatif_text import UnknownWhatIf, whatif_lines
+
+    with connect(_published_warehouse(), read_only=True) as connection:
+        try:
+            lines = whatif_lines(connection, iso3, item, to, target_rank)
+        except UnknownWhatIf as exc:
+            raise CliError(str(exc)) from None
+    print("\n".join(lines))
+    return 0
+
+
 def _close(name: str, choices) -> str:
     import difflib
 
@@ -364,6 +380,18 @@ def _parser() -> argparse.ArgumentParser:
                             "dim_indicators (published facts only).")
     p.add_argument("iso3", metavar="ISO3", help="country code, e.g. JPN (see dim_countries)")
     p.add_argument("item", metavar="INDICATOR_OR_PILLAR", help="e.g. genai_user_share, investment, composite")
+    p = commands.add_parser("whatif", help="what would move a country: rank if it reached a peer level",
+                            description="From the published marts (mart_focus_what_if, mart_focus_path): the "
+                            "composite rank and Monte Carlo band if ISO3 reached each peer group's median, p75 or "
+                            "leader on an indicator or pillar, largest gains first; with --target-rank N the fewest "
+                            "moves to rank N among all scored countries.")
+    p.add_argument("iso3", metavar="ISO3", help="the focus country the marts were built for (JPN by default)")
+    p.add_argument("item", nargs="?", metavar="INDICATOR|PILLAR", help="one framework indicator key or pillar id "
+                   "(default: every indicator and pillar, at its best level)")
+    p.add_argument("--to", metavar="GROUP:LEVEL", help="only this peer level, e.g. g7:median, oecd:p75, "
+                   "asia_pacific_advanced:leader")
+    p.add_argument("--target-rank", type=int, metavar="N", help="print the shortest path to rank N among all "
+                   "scored countries")
     return parser
 
 
@@ -380,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
             return query(_sql_text(args), args.format)
         if args.command == "report":
             return report(args.out_dir)
+        if args.command == "whatif":
+            return whatif(args.iso3, args.item, args.to, args.target_rank)
         return explain(args.iso3, args.item)
     except CliError as exc:
         print(f"ai-readiness: {_one_line(exc)}", file=sys.stderr)

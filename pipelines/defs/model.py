@@ -214,3 +214,52 @@ AUDIT_MART_SPECS = {
 }
 audit_marts = [_sql_asset(name, ["int_statistical_audit"], description, "marts")
                for name, description in AUDIT_MART_SPECS.items()]
+
+
+@dg.asset(
+    group_name="intermediate",
+    kinds={"duckdb", "python"},
+    deps=["int_index_scores", "int_indicator_latest", "framework_tables", "dim_indicators"],
+    description="What would move the focus country (config/scenarios.yaml): the composite score, rank and Monte "
+    "Carlo band if it reached each peer group's median, p75 or leader on an indicator or pillar, rank "
+    "elasticities, named scenarios and the fewest moves to a target rank, re-scored through the method pipeline.",
+)
+def int_focus_what_if(project: ProjectPaths) -> dg.MaterializeResult:
+    import time
+
+    from pipelines.model.framework import load_method_config
+    from pipelines.model.peer_groups import load_peer_config
+    from pipelines.model.whatif import focus_what_if, load_scenarios
+
+    started = time.perf_counter()
+    config, _ = load_method_config()
+    focus = load_peer_config().focus_country
+    with project.build_warehouse() as connection:
+        countries = _read(connection, "dim_countries").set_index("iso3")
+        tables = focus_what_if(
+            latest=_read(connection, "int_indicator_latest"), ref_framework=_read(connection, "ref_framework"),
+            ref_pillars=_read(connection, "ref_pillars"), universe=_read(connection, "ref_universe")["iso3"].tolist(),
+            groups=countries["wb_income_group"].fillna("unclassified"), config=config, focus=focus,
+            memberships=_read(connection, "ref_peer_group_members"),
+            dim_indicators=_read(connection, "dim_indicators"), scenarios=load_scenarios())
+        difference = tables.pop("cross_check")
+        if difference > 1e-6:
+            raise ValueError(
+                f"what-if scores differ from a full run of the method pipeline by {difference:.3g}: the method "
+                "changed in a way pipelines/model/whatif.py does not follow (see its module doc)")
+        counts = _write_all(connection, tables)
+    return dg.MaterializeResult(metadata={**counts, "focus_country": focus, "cross_check_max_difference": difference,
+                                          "seconds": round(time.perf_counter() - started, 2)})
+
+
+# the checks on these marts read mart_composite_index and dim_method_settings: built first
+_WHATIF_DEPS = ["int_focus_what_if", "mart_composite_index", "dim_method_settings"]
+WHATIF_MART_SPECS = {
+    "mart_focus_what_if": (_WHATIF_DEPS, "The focus country's composite score, rank and Monte Carlo band if it "
+                           "reached each peer group's median, p75 or leader on one indicator or pillar; rank gained "
+                           "per standard deviation and per 10 %; whether the gain survives the uncertainty."),
+    "mart_focus_path": (_WHATIF_DEPS, "The fewest indicator moves (each to a named peer level) bringing the focus "
+                        "country to a target rank, step by step."),
+    "mart_scenarios": (_WHATIF_DEPS, "The named scenarios of config/scenarios.yaml, scored like mart_focus_what_if."),
+}
+marts += [_sql_asset(name, deps, description, "marts") for name, (deps, description) in WHATIF_MART_SPECS.items()]

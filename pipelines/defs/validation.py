@@ -221,18 +221,31 @@ AUDIT_RULES = {
                                        "as published."),
 }
 audit_checks = [_violations_check(table, rule, description) for table, (rule, description) in AUDIT_RULES.items()]
+# What would move the focus country (pipelines/model/whatif.py): invariants of the re-scoring, sql/checks/.
+WHATIF_CHECKS = {
+    ("mart_focus_what_if", "leader_not_worse_than_median"): "Moving to a peer group's leader never gives a worse "
+    "composite rank than moving to its median (indicators and pillars).",
+    ("mart_focus_what_if", "no_move_no_change"): "A move on an indicator the focus country already leads (or is "
+    "beyond the level on), re-scored with its own value, gives today's score, rank and band.",
+    ("mart_focus_what_if", "scores_in_range"): "Scores within 0-100, ranks within the scored countries, bands ordered.",
+    ("mart_focus_path", "scores_in_range"): "Scores within 0-100, ranks within the scored countries, bands ordered.",
+    ("mart_scenarios", "scores_in_range"): "Scores within 0-100, ranks within the scored countries, bands ordered.",
+}
+whatif_checks = [_violations_check(asset, rule, description) for (asset, rule), description in WHATIF_CHECKS.items()]
+
 staged_gx_checks = [staged_gx_check(source_id) for source_id in load_registry()]
 mart_gx_checks = [mart_gx_check(table) for table in MARTS]
 release_checks = [release_check(name, description) for name, description in RELEASE_CHECKS.items()]
 _model_checks = model_checks()
 model_asset_checks = [check for _, check in _model_checks]
 AUDITED_CHECKS = [*staged_gx_checks, *mart_gx_checks, *release_checks, fct_keys_unique, fct_iso3_known,
-                  *model_asset_checks, *audit_checks]
+                  *model_asset_checks, *audit_checks, *whatif_checks]
 
 
 def audited_check_keys() -> list[str]:
     """'<table>:<check>' of every check above (each records its outcome through _audited): publishing requires
     each to have passed since its table was last (re)built."""
-    core = [*staged_gx_checks, *mart_gx_checks, *release_checks, fct_keys_unique, fct_iso3_known, *audit_checks]
+    core = [*staged_gx_checks, *mart_gx_checks, *release_checks, fct_keys_unique, fct_iso3_known, *audit_checks,
+            *whatif_checks]
     return sorted([f"{key.asset_key.to_user_string()}:{key.name}" for checks in core for key in checks.check_keys]
                   + [key for key, _ in _model_checks])

@@ -62,6 +62,7 @@ MARTS_ONLY = (
     "pipelines/defs/publish.py", "pipelines/defs/schedules.py", "config/framework.yaml", "config/method.yaml",
     "config/report.yaml", "config/schedules.yaml", "config/data_dictionary.yaml", "config/peer_groups.yaml",
     "sql/marts/", "sql/intermediate/", "sql/examples/", "sql/checks/", "sql/docs/", "sql/explain/",
+    "pipelines/model/whatif.py", "config/scenarios.yaml",
 )
 # Settings that only say where things are, how loud to be, how patient with the network or where a test kills a
 # build: they do not change results. Every other AI_READINESS_* variable is in the fingerprints.

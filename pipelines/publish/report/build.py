@@ -22,6 +22,9 @@ MARTS = (
     "mart_deployment_evidence",
     "dim_framework",
     *HOW_SURE_MARTS,
+    "mart_focus_what_if",
+    "mart_focus_path",
+    "mart_scenarios",
 )
 
 
@@ -271,7 +274,14 @@ def report_context(marts: dict[str, pd.DataFrame], config: dict) -> dict:
         "sources": _sources(marts),
         "answer": answer_first(marts, focus, focus_name, config),
         "how_sure": how_sure_section(marts, focus, focus_name),
+        "whatif": _whatif(marts, focus, focus_name),
     }
+
+
+def _whatif(marts, focus: str, focus_name: str):
+    from pipelines.publish.report.whatif import whatif_section
+
+    return whatif_section(marts, focus, focus_name)
 
 
 def render(context: dict) -> str:
