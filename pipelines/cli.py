@@ -202,7 +202,7 @@ def _refuse_without_network(plan, paths) -> None:
     """Live mode, files to download and not one of their hosts reachable: one line, before Dagster is even
     imported (a DNS failure takes ~0.1 s; waiting out retries on it does not help)."""
     from pipelines.base.settings import mirror_dir
-    from pipelines.sources.fetch import OFFLINE_HINT, host_of, unreachable_hosts
+    from pipelines.sources.fetch import OFFLINE_HINT, host_of, live_target, unreachable_hosts
     from pipelines.sources.registry import load_registry
 
     if mirror_dir() is not None:
@@ -212,8 +212,9 @@ def _refuse_without_network(plan, paths) -> None:
     for source_id in plan.stale_sources:
         for raw in registry[source_id].files:
             local = paths.raw_dir / source_id / raw.path
-            if raw.url and not local.is_file():
-                urls.append(raw.url)
+            url = live_target(raw)[0]
+            if url and not local.is_file():
+                urls.append(url)
     if not urls:
         return
     failed = unreachable_hosts(urls)
@@ -275,6 +276,23 @@ def vintages(source_ids: list[str]) -> int:
         reason = f" - {row['reason']}" if row["reason"] and row["status"] != "published" else ""
         print(f"{row['source_id']}/{row['vintage']} {row['status']}{use}{release}: {row['path']} "
               f"sha256 {row['sha256'][:12]} {row['bytes']} bytes from {row['origin']}{reason}")
+    return 0
+
+
+def diff(old: str | None, new: str | None, output_format: str = "text") -> int:
+    """What changed for the focus country between two kept releases (default: the published one and the one
+    before it): scores and ranks, their attribution, the top cells with lineage, the peers that crossed it."""
+    from pipelines.base.settings import current_paths
+    from pipelines.publish.release_diff import diff_releases, summary_lines
+
+    try:
+        frame, old, new = diff_releases(current_paths().marts_dir, old, new)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if output_format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        print("\n".join(summary_lines(frame, old, new)))
     return 0
 
 
@@ -439,6 +457,14 @@ def _parser() -> argparse.ArgumentParser:
                             "(candidate, published with its release, held with the failing rules, refused by "
                             "--pinned), file, sha256, size and where it came from.")
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="only these sources (default: all)")
+    p = commands.add_parser("diff", help="what changed for the focus country between two releases, and why",
+                            description="Compare two kept releases (data/marts/.releases/; default: the published "
+                            "one and the one before): composite and pillar scores and ranks, each change split into "
+                            "data revisions, new periods, coverage and method/config, the top cells with lineage, "
+                            "and the peers whose moves changed the focus country's rank.")
+    p.add_argument("old", nargs="?", metavar="OLD_RELEASE", help="release id (default: the one before NEW)")
+    p.add_argument("new", nargs="?", metavar="NEW_RELEASE", help="release id (default: the published one)")
+    p.add_argument("--format", choices=("text", "csv"), default="text", help="output format (text)")
     p = commands.add_parser("fetch", help="copy (mirror) or download the raw files only, with progress",
                             description="Get every registered raw file into data/raw/<source_id>/, verified "
                             "against its sha256: from $AI_READINESS_MIRROR when set, else from the publishers.")
@@ -474,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
                          pinned=args.pinned)
         if args.command == "vintages":
             return vintages(args.sources)
+        if args.command == "diff":
+            return diff(args.old, args.new, args.format)
         if args.command == "fetch":
             return fetch(args.sources, args.wait)
         if args.command == "query":

@@ -185,8 +185,9 @@ def _temp_beside(dest: Path) -> Path:
     """An empty temp file in dest's folder, so os.replace onto dest is atomic (same filesystem). Temp files of
     the same dest left by a killed run are removed first (one build at a time: the build lock)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    for stale in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
-        stale.unlink(missing_ok=True)
+    for pattern in (f".{glob.escape(dest.name)}.*.part", f".{glob.escape(dest.name)}.*.adapting"):
+        for stale in dest.parent.glob(pattern):
+            stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     os.close(fd)
     return Path(tmp)
@@ -435,7 +436,7 @@ def fetch_from_url(source: Source, raw: RawFile, raw_dir: Path, client: httpx.Cl
     from pipelines.sources import vintages
 
     where = dict(source_id=source.source_id, file=raw.path)
-    url = raw.url
+    url, adapter = live_target(raw)
     dest = raw_dir / source.source_id / raw.path
     current = _is_current(raw, dest, _accepted_here(source.source_id, raw, raw_dir))
     if not url:
@@ -448,7 +449,7 @@ def fetch_from_url(source: Source, raw: RawFile, raw_dir: Path, client: httpx.Cl
     except _RefusedURL as exc:
         raise FetchError(str(exc), rule="https_only", **where) from None
     known = vintages.validators(source.source_id, raw, raw_dir) if current else {}
-    if current is not None and not known:  # exactly these bytes, and no way to ask cheaply: no download
+    if current is not None and not known and url == raw.url:  # a pinned URL's bytes never change: no download
         return FetchedFile(source.source_id, raw.path, dest, current, dest.stat().st_size, url)
     headers = {}
     if known.get("etag"):
@@ -460,11 +461,36 @@ def fetch_from_url(source: Source, raw: RawFile, raw_dir: Path, client: httpx.Cl
         tmp.unlink(missing_ok=True)
         return FetchedFile(source.source_id, raw.path, dest, current, dest.stat().st_size, url)
     try:
-        sha, size = _install(source, raw, raw_dir, tmp, sha=sha, size=size, origin=url, etag=found.get("etag"),
+        origin = url
+        if adapter:  # the publisher's format differs from the pinned file's: adapt, then it is the same kind
+            from pipelines.sources.adapters import adapt
+
+            fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".adapting")
+            os.close(fd)
+            adapted = Path(name)
+            try:
+                adapt(adapter, tmp, adapted, raw.live_options, source_id=source.source_id, file=raw.path)
+            except BaseException:
+                adapted.unlink(missing_ok=True)
+                raise
+            tmp.unlink(missing_ok=True)
+            tmp, sha, size = adapted, sha256_of(adapted), adapted.stat().st_size
+            origin = f"{url} ({adapter}{': ' + raw.live_options['member'] if 'member' in raw.live_options else ''})"
+        sha, size = _install(source, raw, raw_dir, tmp, sha=sha, size=size, origin=origin, etag=found.get("etag"),
                              last_modified=found.get("last_modified"))
     finally:
         tmp.unlink(missing_ok=True)
     return FetchedFile(source.source_id, raw.path, dest, sha, size, url)
+
+
+def live_target(raw: RawFile) -> tuple[str | None, str | None]:
+    """(URL, format adapter) a live fetch of `raw` uses: the publisher's current endpoint from the registry's live
+    section, or the pinned URL with --pinned or when the source has none."""
+    from pipelines.sources.vintages import pinned
+
+    if pinned() or not raw.live_url:
+        return raw.url, None
+    return raw.live_url, raw.live_adapter
 
 
 def fetch_source(source: Source, raw_dir: Path, mirror: Path | None = None, *,

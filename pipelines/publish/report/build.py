@@ -16,6 +16,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 MARTS = (
     "mart_japan_benchmark", "mart_pillar_scores", "mart_composite_index", "mart_concordance", "mart_screening",
     "mart_focus_trends", "dim_country_groups", "dim_countries", "dim_sources",
+    "mart_release_diff",
 )
 
 
@@ -212,7 +213,7 @@ def _sources(marts) -> list[dict]:
     for r in marts["dim_sources"].to_dict("records"):
         rows.append({
             **{k: _text(r.get(k)) for k in ("source_id", "publisher", "dataset", "licence", "terms", "restrictions",
-                                             "vintage")},
+                                             "vintage", "live_status", "live_endpoint", "live_reason")},
             "homepage": _http_url(r.get("homepage")),
             "cadence": rank(r.get("update_cadence_days")),
             "years": f"{rank(r.get('first_year'))}–{rank(r.get('last_year'))}",
@@ -236,7 +237,14 @@ def report_context(marts: dict[str, pd.DataFrame], config: dict) -> dict:
         "screening": _records(marts["mart_screening"], {"coverage": lambda v: percent(v).lstrip("+"),
                                                         "threshold": num, "n_pillars": rank}),
         "sources": _sources(marts),
+        "release_diff": _release_diff(marts),
     }
+
+
+def _release_diff(marts) -> dict:
+    from pipelines.publish.report.changes import release_diff_context
+
+    return release_diff_context(marts)
 
 
 def render(context: dict) -> str:
