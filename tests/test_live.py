@@ -130,3 +130,40 @@ def test_pinned_fetches_the_pinned_url_not_the_live_endpoint(mirror_dir, tmp_pat
         [fetched] = fetch_source(source, tmp_path, None, policy=FAST)
         assert server.hits == {"/pinned.csv": 1}
     assert fetched.sha256 == raw.sha256
+
+
+def test_without_mirror_or_network_the_build_stops_at_once_with_one_line(tmp_path):
+    """`make run` on a machine without network and without AI_READINESS_MIRROR: every publisher host is unreachable
+    (here: a closed port on 127.0.0.1 for every URL, so nothing leaves this machine)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    from tests.conftest import PROJECT_ROOT
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    for path in (PROJECT_ROOT / "config" / "sources").glob("*.yaml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for entry in doc["files"]:
+            entry["url"] = f"https://127.0.0.1:{port}/{doc['source_id']}/{entry['path']}" if entry.get("url") else None
+        for spec in (doc.get("live") or {}).get("files", {}).values():
+            spec["url"] = f"https://127.0.0.1:{port}/live/{doc['source_id']}"
+        (registry / path.name).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "AI_READINESS_DATA_DIR": str(tmp_path / "data"),
+           "AI_READINESS_REGISTRY_DIR": str(registry), "HOME": str(tmp_path)}
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "pipelines.cli", "build"], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    took = time.monotonic() - started
+    lines = (result.stdout + result.stderr).splitlines()
+    assert result.returncode == 2 and took < 15, (took, lines)
+    assert len(lines) <= 3, lines
+    assert "network is unreachable" in result.stderr and "AI_READINESS_MIRROR" in result.stderr
+    assert "--pinned" in result.stderr and "Traceback" not in result.stderr
