@@ -43,8 +43,8 @@ cells AS (
         o.normalised_score AS old_score, n.normalised_score AS new_score,
         o.raw_file AS old_raw_file, o.raw_row AS old_raw_row,
         n.raw_file AS new_raw_file, n.raw_row AS new_raw_row,
-        coalesce(n.weight_in_pillar, 0) * coalesce(n.normalised_score, 0) / nullif(nw.total, 0)
-            - coalesce(o.weight_in_pillar, 0) * coalesce(o.normalised_score, 0) / nullif(ow.total, 0)
+        coalesce(coalesce(n.weight_in_pillar, 0) * coalesce(n.normalised_score, 0) / nullif(nw.total, 0), 0)
+            - coalesce(coalesce(o.weight_in_pillar, 0) * coalesce(o.normalised_score, 0) / nullif(ow.total, 0), 0)
             AS contribution_to_pillar,
         CASE
             WHEN o.indicator_key IS NULL OR n.indicator_key IS NULL
@@ -56,8 +56,8 @@ cells AS (
         END AS change_type
     FROM old_cells AS o
     FULL OUTER JOIN new_cells AS n USING (indicator_key)
-    LEFT JOIN old_weights AS ow ON ow.pillar = o.pillar
-    LEFT JOIN new_weights AS nw ON nw.pillar = n.pillar
+    LEFT JOIN old_weights AS ow ON ow.pillar = coalesce(n.pillar, o.pillar)
+    LEFT JOIN new_weights AS nw ON nw.pillar = coalesce(n.pillar, o.pillar)
 ),
 changed_cells AS (
     SELECT c.*, c.contribution_to_pillar * coalesce(ps.share, 0) AS contribution_to_composite
