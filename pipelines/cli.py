@@ -97,10 +97,16 @@ def _progress_logger(started: float):
 
 
 def build(select: str | None = None, wait_seconds: float = 0.0, *, full: bool = False,
-          without_checks: bool = False) -> int:
+          without_checks: bool = False, pinned: bool = False) -> int:
     """Plan and materialize under the build lock: a second build waits up to `wait_seconds`, then refuses (exit 2)."""
+    import os
+
     from pipelines.base.lock import BuildLocked, build_lock
     from pipelines.base.settings import current_paths
+    from pipelines.sources.vintages import PINNED_ENV
+
+    if pinned:  # an environment setting, so the incremental planner's fingerprints see it like any other
+        os.environ[PINNED_ENV] = "1"
 
     try:
         with build_lock(current_paths().marts_dir, wait_seconds=wait_seconds):
@@ -146,6 +152,7 @@ def _build_locked(select: str | None, *, full: bool = False, without_checks: boo
         if plan.up_to_date:
             print(f"ai-readiness build ok in {time.monotonic() - started:.1f}s: {plan.summary()}")
             return 0
+        _refuse_without_network(plan, paths)
         print(f"ai-readiness build plan: {plan.summary()}", flush=True)
         incremental.begin(plan, paths)  # a run killed from here on leaves what it was to rebuild stale
     else:
@@ -170,8 +177,11 @@ def _build_locked(select: str | None, *, full: bool = False, without_checks: boo
     )
     failures, warnings = _failure_lines(result), _warning_lines(result)
     if failures or not result.success:
+        held = _hold_vintages(failures or ["run failed (see the Dagster run log)"])
         print("ai-readiness build FAILED; the published marts were left as they were.", file=sys.stderr)
-        for line in failures or ["run failed (see the Dagster run log)"]:
+        for line in _collapse_network_lines(failures) or ["run failed (see the Dagster run log)"]:
+            print(f"  - {line}", file=sys.stderr)
+        for line in held:
             print(f"  - {line}", file=sys.stderr)
         for line in warnings:
             print(f"  - {line}", file=sys.stderr)
@@ -185,6 +195,104 @@ def _build_locked(select: str | None, *, full: bool = False, without_checks: boo
         incremental.commit(plan, paths, published=True)
     note = " (diagnostic without checks: nothing published)" if without_checks else ""
     print(f"ai-readiness build ok in {time.monotonic() - started:.1f}s (run {result.run_id}){note}")
+    return 0
+
+
+def _refuse_without_network(plan, paths) -> None:
+    """Live mode, files to download and not one of their hosts reachable: one line, before Dagster is even
+    imported (a DNS failure takes ~0.1 s; waiting out retries on it does not help)."""
+    from pipelines.base.settings import mirror_dir
+    from pipelines.sources.fetch import OFFLINE_HINT, host_of, live_target, unreachable_hosts
+    from pipelines.sources.registry import load_registry
+
+    if mirror_dir() is not None:
+        return
+    registry = load_registry()
+    urls = []
+    for source_id in plan.stale_sources:
+        for raw in registry[source_id].files:
+            local = paths.raw_dir / source_id / raw.path
+            url = live_target(raw)[0]
+            if url and not local.is_file():
+                urls.append(url)
+    if not urls:
+        return
+    failed = unreachable_hosts(urls)
+    if failed and len(failed) == len({host_of(u) for u in urls}):  # some reachable: fetch skips the others
+        first = next(iter(failed.values()))
+        raise CliError(f"the network is unreachable ({len(failed)} publisher hosts, e.g. {first}); nothing was "
+                       f"built. {OFFLINE_HINT}")
+
+
+def _collapse_network_lines(lines: list[str]) -> list[str]:
+    """One line per unreachable host rather than one per file (every file of a host fails the same way)."""
+    import re
+
+    kept, seen_hosts = [], set()
+    for line in lines:
+        match = re.search(r"rule=network\] cannot reach (\S+)", line)
+        if match:
+            if match.group(1) in seen_hosts:
+                continue
+            seen_hosts.add(match.group(1))
+        kept.append(line)
+    return kept
+
+
+def _hold_vintages(failures: list[str]) -> list[str]:
+    """A failed build holds the new vintages it parsed (their snapshots keep the reasons); one line each."""
+    from pipelines.base.settings import current_paths
+    from pipelines.sources.registry import load_registry
+    from pipelines.sources.vintages import mark_held
+
+    try:
+        held = mark_held(load_registry(), current_paths().raw_dir, failures)
+    except (OSError, ValueError):
+        return []
+    return [f"new vintage {snap.source_id}/{snap.vintage} held (kept in {snap.folder}; not published)"
+            for snap in held]
+
+
+# --- vintages and release diff -------------------------------------------------------------------------------
+
+def vintages(source_ids: list[str]) -> int:
+    """The snapshots of each source (or those named), with their status."""
+    from pipelines.base.settings import current_paths
+    from pipelines.sources.registry import load_registry
+    from pipelines.sources.vintages import describe
+
+    registry = load_registry()
+    for source_id in source_ids:
+        if source_id not in registry:
+            raise CliError(f"unknown source {source_id!r}{_close(source_id, registry)}")
+    rows = describe(current_paths().raw_dir, registry, source_ids or None)
+    if not rows:
+        which = ", ".join(source_ids) if source_ids else "any source"
+        print(f"no snapshots of {which}: every working copy is the registered file (config/sources/)")
+        return 0
+    for row in rows:
+        release = f" release {row['release']}" if row["release"] else ""
+        use = " (in use)" if row["in_use"] else ""
+        reason = f" - {row['reason']}" if row["reason"] and row["status"] != "published" else ""
+        print(f"{row['source_id']}/{row['vintage']} {row['status']}{use}{release}: {row['path']} "
+              f"sha256 {row['sha256'][:12]} {row['bytes']} bytes from {row['origin']}{reason}")
+    return 0
+
+
+def diff(old: str | None, new: str | None, output_format: str = "text") -> int:
+    """What changed for the focus country between two kept releases (default: the published one and the one
+    before it): scores and ranks, their attribution, the top cells with lineage, the peers that crossed it."""
+    from pipelines.base.settings import current_paths
+    from pipelines.publish.release_diff import diff_releases, summary_lines
+
+    try:
+        frame, old, new = diff_releases(current_paths().marts_dir, old, new)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if output_format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        print("\n".join(summary_lines(frame, old, new)))
     return 0
 
 
@@ -358,6 +466,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--without-checks", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="if another build is running, wait this long for it (default: refuse at once)")
+    p.add_argument("--pinned", action="store_true", help="accept only the registered sha256s (the reproducible "
+                   "baseline): a changed file is kept as a refused snapshot and stops the build")
+    p = commands.add_parser("vintages", help="list the snapshots of new upstream vintages and their status",
+                            description="Each dated snapshot under data/raw/<source_id>/<vintage>/: status "
+                            "(candidate, published with its release, held with the failing rules, refused by "
+                            "--pinned), file, sha256, size and where it came from.")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="only these sources (default: all)")
+    p = commands.add_parser("diff", help="what changed for the focus country between two releases, and why",
+                            description="Compare two kept releases (data/marts/.releases/; default: the published "
+                            "one and the one before): composite and pillar scores and ranks, each change split into "
+                            "data revisions, new periods, coverage and method/config, the top cells with lineage, "
+                            "and the peers whose moves changed the focus country's rank.")
+    p.add_argument("old", nargs="?", metavar="OLD_RELEASE", help="release id (default: the one before NEW)")
+    p.add_argument("new", nargs="?", metavar="NEW_RELEASE", help="release id (default: the published one)")
+    p.add_argument("--format", choices=("text", "csv"), default="text", help="output format (text)")
     p = commands.add_parser("fetch", help="copy (mirror) or download the raw files only, with progress",
                             description="Get every registered raw file into data/raw/<source_id>/, verified "
                             "against its sha256: from $AI_READINESS_MIRROR when set, else from the publishers.")
@@ -401,7 +524,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             if args.without_checks and (args.select or args.full):
                 raise CliError("--without-checks is a diagnostic of a full build: no --select or --full with it")
-            return build(args.select, args.wait, full=args.full, without_checks=args.without_checks)
+            return build(args.select, args.wait, full=args.full, without_checks=args.without_checks,
+                         pinned=args.pinned)
+        if args.command == "vintages":
+            return vintages(args.sources)
+        if args.command == "diff":
+            return diff(args.old, args.new, args.format)
         if args.command == "fetch":
             return fetch(args.sources, args.wait)
         if args.command == "query":

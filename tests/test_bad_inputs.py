@@ -504,6 +504,8 @@ def _refused_and_release_kept(name: str, baselines, tmp_path: Path, env_extra: d
     expect = CASES[name](mirror)
     assert expect.source == source_id
     registry = None if name in KEEP_REGISTRY else patched_registry(mirror, source_id, tmp_path / "registry")
+    if name == "sha256_mismatch":  # the checksum check itself: only --pinned refuses a changed file
+        env_extra = {**(env_extra or {}), "AI_READINESS_PINNED": "1"}
 
     code, stderr = build_in_process(source_id, data_dir, mirror, registry, env_extra)
 

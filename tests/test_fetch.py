@@ -288,7 +288,45 @@ def test_html_error_page_with_200_is_refused(server, mirror_dir, tmp_path):
     assert not (tmp_path / SOURCE_ID / CSV).exists() and _no_partials(tmp_path)
 
 
-def test_changed_upstream_is_a_new_vintage_kept_aside(server, mirror_dir, tmp_path):
+def test_changed_upstream_is_a_new_dated_snapshot_and_the_working_copy(server, mirror_dir, tmp_path, monkeypatch):
+    """No registry edit: new bytes become data/raw/<source>/<vintage>/<path> with URL, time, validators, sha256 and
+    size, and the working copy the staging step parses; fetching the same bytes again adds no snapshot."""
+    from pipelines.sources import vintages
+
+    monkeypatch.delenv(vintages.PINNED_ENV, raising=False)
+    new_bytes = _bytes(mirror_dir, CSV) + b'"Narnia","NRN","2030","1.0"\n'
+    new_sha = hashlib.sha256(new_bytes).hexdigest()
+
+    def with_validators(h):
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(new_bytes)))
+        h.send_header("ETag", '"v2"')
+        h.send_header("Last-Modified", "Wed, 02 Dec 2026 09:00:00 GMT")
+        h.end_headers()
+        h.wfile.write(new_bytes)
+
+    source, raw = _live(server, mirror_dir, CSV, with_validators)
+    fetched = fetch_source(source, tmp_path, None, policy=FAST)
+    assert fetched[0].sha256 == new_sha and (tmp_path / SOURCE_ID / CSV).read_bytes() == new_bytes
+    [snap] = vintages.snapshots(tmp_path, SOURCE_ID)
+    assert snap.status == "candidate" and (snap.folder / CSV).read_bytes() == new_bytes
+    assert snap.vintage[:4].isdigit() and snap.folder.parent == tmp_path / SOURCE_ID
+    [meta] = snap.files
+    assert meta["sha256"] == new_sha and meta["bytes"] == len(new_bytes) and meta["etag"] == '"v2"'
+    assert meta["last_modified"].startswith("Wed, 02 Dec 2026") and meta["origin"].endswith(CSV)
+    assert meta["registered_sha256"] == raw.sha256 and meta["retrieved_at"]
+    assert vintages.accepted_sha256(SOURCE_ID, raw, tmp_path) == {raw.sha256, new_sha}
+    # known validators: the next fetch asks conditionally; a 304 keeps the working copy and adds nothing
+    source304, _ = _live(server, mirror_dir, CSV, lambda h: h.send_body(b"", code=304))
+    fetch_source(source304, tmp_path, None, policy=FAST)
+    assert len(vintages.snapshots(tmp_path, SOURCE_ID)) == 1 and (tmp_path / SOURCE_ID / CSV).read_bytes() == new_bytes
+    assert _no_partials(tmp_path)
+
+
+def test_pinned_refuses_a_changed_upstream_and_keeps_it_as_a_snapshot(server, mirror_dir, tmp_path, monkeypatch):
+    from pipelines.sources import vintages
+
+    monkeypatch.setenv(vintages.PINNED_ENV, "1")
     new_bytes = _bytes(mirror_dir, CSV) + b'"Narnia","NRN","2030","1.0"\n'
     new_sha = hashlib.sha256(new_bytes).hexdigest()
     source, raw = _live(server, mirror_dir, CSV, ok(new_bytes))
@@ -298,10 +336,10 @@ def test_changed_upstream_is_a_new_vintage_kept_aside(server, mirror_dir, tmp_pa
     with pytest.raises(ChecksumMismatch) as err:
         fetch_source(source, tmp_path, None, policy=FAST)
     message = str(err.value)
-    assert "new upstream vintage" in message and CSV in message
-    assert raw.sha256 in message and new_sha in message
+    assert "--pinned" in message and CSV in message and raw.sha256 in message and new_sha in message
     assert current.read_bytes() == b"the file we had\n"
-    assert (tmp_path / SOURCE_ID / ".vintages" / new_sha / CSV).read_bytes() == new_bytes
+    [snap] = vintages.snapshots(tmp_path, SOURCE_ID)
+    assert snap.status == "refused" and (snap.folder / CSV).read_bytes() == new_bytes
     assert _no_partials(tmp_path)
 
 
@@ -346,6 +384,43 @@ def test_no_network_is_one_clear_line(mirror_dir, tmp_path):
     assert err.value.__cause__ is None and err.value.__suppress_context__
 
 
+def test_an_unresolvable_host_fails_at_once_and_short_circuits_its_other_files(mirror_dir, tmp_path):
+    """A DNS failure is not retried, and the host's other files in the same run fail without a request."""
+    from pipelines.sources.fetch import forget_unreachable_hosts
+
+    forget_unreachable_hosts()
+    raws = [dataclasses.replace(_registered(mirror_dir, path), url=f"https://no-such-host.invalid/{path}")
+            for path in (SMALL, CSV)]
+    started = time.monotonic()
+    with pytest.raises(FetchError) as first:
+        fetch_source(_source_with(raws[0]), tmp_path, None, policy=dataclasses.replace(FAST, attempts=4,
+                                                                                        backoff_seconds=1))
+    with pytest.raises(FetchError) as second:
+        fetch_source(_source_with(raws[1]), tmp_path, None, policy=FAST)
+    assert time.monotonic() - started < 3  # no back-off: 4 attempts with 1 s waits would take 7 s
+    assert first.value.rule == second.value.rule == "network"
+    assert "no-such-host.invalid" in str(first.value) and "AI_READINESS_MIRROR" in str(first.value)
+    assert "earlier in this run" in str(second.value) and "--pinned" in str(second.value)
+    forget_unreachable_hosts()
+
+
+def test_a_closed_port_is_not_retried(mirror_dir, tmp_path):
+    from pipelines.sources.fetch import forget_unreachable_hosts, unreachable_hosts
+
+    forget_unreachable_hosts()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/data.csv"
+    assert list(unreachable_hosts([url], timeout=1)) == [f"127.0.0.1:{port}"]
+    with serving() as app:  # a listening host is reachable
+        assert unreachable_hosts([app.url("/x")], timeout=1) == {}
+    raw = dataclasses.replace(_registered(mirror_dir, SMALL), url=url)
+    with pytest.raises(FetchError, match="earlier in this run"):  # marked by the probe: no connection at all
+        fetch_source(_source_with(raw), tmp_path, None, policy=FAST)
+    forget_unreachable_hosts()
+
+
 def test_a_file_without_url_needs_the_mirror(mirror_dir, tmp_path):
     raw = dataclasses.replace(_registered(mirror_dir, SMALL), url=None)
     with pytest.raises(FetchError, match="AI_READINESS_MIRROR"):
@@ -371,7 +446,10 @@ def test_mirror_copies_and_verifies(mirror_dir, tmp_path):
     assert [f.sha256 for f in fetched] == [sha256_of(f.local_path) for f in fetched]
 
 
-def test_mirror_checksum_mismatch_names_file_and_both_checksums(mirror_dir, tmp_path):
+def test_pinned_mirror_checksum_mismatch_names_file_and_both_checksums(mirror_dir, tmp_path, monkeypatch):
+    from pipelines.sources import vintages
+
+    monkeypatch.setenv(vintages.PINNED_ENV, "1")
     mirror = _copy_mirror(mirror_dir, tmp_path, CSV)
     corrupt = mirror / SOURCE_ID / CSV
     corrupt.write_bytes(corrupt.read_bytes().replace(b"1", b"7", 1))
@@ -381,6 +459,31 @@ def test_mirror_checksum_mismatch_names_file_and_both_checksums(mirror_dir, tmp_
     message = str(err.value)
     assert CSV in message and raw.sha256 in message and sha256_of(corrupt) in message
     assert not (tmp_path / "raw" / SOURCE_ID / CSV).exists()
+    assert [s.status for s in vintages.snapshots(tmp_path / "raw", SOURCE_ID)] == ["refused"]
+
+
+def test_a_changed_mirror_file_is_a_new_vintage(mirror_dir, tmp_path, monkeypatch):
+    """Offline, a changed mirror file is what the publisher serves now: a snapshot and the working copy; the
+    mirror restored to the registered bytes makes them the working copy again."""
+    from pipelines.sources import vintages
+
+    monkeypatch.delenv(vintages.PINNED_ENV, raising=False)
+    mirror = _copy_mirror(mirror_dir, tmp_path, CSV)
+    changed = mirror / SOURCE_ID / CSV
+    original = changed.read_bytes()
+    changed.write_bytes(original.replace(b"1", b"7", 1))
+    raw = _registered(mirror_dir, CSV)
+    [fetched] = fetch_source(_source_with(raw), tmp_path / "raw", mirror)
+    assert fetched.sha256 == sha256_of(changed) != raw.sha256
+    assert (tmp_path / "raw" / SOURCE_ID / CSV).read_bytes() == changed.read_bytes()
+    [snap] = vintages.snapshots(tmp_path / "raw", SOURCE_ID)
+    assert snap.files[0]["origin"] == f"mirror:{changed}"
+    fetch_source(_source_with(raw), tmp_path / "raw", mirror)  # unchanged since: no second snapshot
+    assert len(vintages.snapshots(tmp_path / "raw", SOURCE_ID)) == 1
+    changed.write_bytes(original)
+    [again] = fetch_source(_source_with(raw), tmp_path / "raw", mirror)
+    assert again.sha256 == raw.sha256 and (tmp_path / "raw" / SOURCE_ID / CSV).read_bytes() == original
+    assert vintages.accepted_sha256(SOURCE_ID, raw, tmp_path / "raw") == {raw.sha256}
 
 
 def test_missing_mirror_file_is_named(mirror_dir, tmp_path):

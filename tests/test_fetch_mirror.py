@@ -1,4 +1,5 @@
-"""The raw step refuses a file whose sha256 differs from the registry, naming the file and both checksums."""
+"""With --pinned the raw step refuses a file whose sha256 differs from the registry, naming the file and both
+checksums; without it, the file is a new vintage (tests/test_fetch.py, tests/test_vintages.py)."""
 
 import shutil
 
@@ -23,7 +24,8 @@ def test_mirror_copy_is_verified(tmp_path, wdi_mirror_copy):
         assert sha256_of(item.local_path) == item.sha256
 
 
-def test_sha256_mismatch_names_file_and_both_checksums(tmp_path, wdi_mirror_copy):
+def test_sha256_mismatch_names_file_and_both_checksums(tmp_path, wdi_mirror_copy, monkeypatch):
+    monkeypatch.setenv("AI_READINESS_PINNED", "1")
     source = load_registry()["worldbank_wdi"]
     target = next(f for f in source.files if f.path.endswith("sp.pop.totl/data.csv"))
     corrupted = wdi_mirror_copy / "worldbank_wdi" / target.path

@@ -95,13 +95,15 @@ def test_only_what_changed_rebuilds_and_a_failed_build_commits_nothing(two_sourc
     _ok(noop, "no-op")
     assert "up to date" in noop.stdout and _steps(noop) == set(), noop.stdout
 
-    # A changed upstream file that is not registered: the raw step refuses it; nothing is published or committed.
+    # A changed upstream file that is not registered is a new vintage; this one no longer parses, so it is held:
+    # nothing is published or committed.
     published, release = byte_snapshot(marts), release_dir(marts)
     data_file = next(p for p in (mirror / CHANGED).rglob("*.csv") if b'"' in p.read_bytes())
     original = data_file.read_bytes()
     data_file.write_bytes(original.replace(b'"', b"'", 1))
     failed = _cli(data_dir, mirror, "build", env_extra=env)
-    assert failed.returncode == 1 and "sha256" in failed.stderr, failed.stderr[-3000:]
+    assert failed.returncode == 1 and f"new vintage {CHANGED}/" in failed.stderr and "held" in failed.stderr, \
+        failed.stderr[-3000:]
     assert byte_snapshot(marts) == published
     data_file.write_bytes(original)
     plan = _plan(data_dir, mirror, registry, env, monkeypatch)

@@ -40,6 +40,8 @@ def live_builds(hostile, tmp_path_factory):
     doc = yaml.safe_load((SOURCES_DIR / f"{WDI}.yaml").read_text(encoding="utf-8"))
     for file in doc["files"]:
         file["url"] = hostile.url("/" + file["path"])
+    # the hostile server serves the pinned layout at the pinned URLs: no live endpoints in this registry
+    doc["live"] = {"status": "none", "reason": "test registry: every file comes from the hostile server"}
     (registry / f"{WDI}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     env = server_env(None, AI_READINESS_REGISTRY_DIR=str(registry), AI_READINESS_ALLOW_LOCAL_HTTP="1",
                      AI_READINESS_HTTP_LIMITS=",".join(f"{k}={v}" for k, v in LIMITS.items()))

@@ -58,12 +58,70 @@ def test_monthly_full_refresh_requests_every_asset(definitions):
     assert _asset_keys(definitions, "full_refresh") == every_asset
 
 
-def test_weekly_upstream_check_requests_only_the_raw_assets(definitions):
+def test_weekly_upstream_check_is_on_its_configured_time(definitions):
     schedule = definitions.resolve_schedule_def("weekly_upstream_check")
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 12, 7, 6, tzinfo=ZoneInfo("Asia/Tokyo")))
-    assert len(schedule.evaluate_tick(context).run_requests) == 1
-    assert schedule.job_name == "upstream_check"
-    assert _asset_keys(definitions, "upstream_check") == {f"raw_{s}" for s in load_registry()}
+    config = load_schedule_config()
+    assert (schedule.cron_schedule, schedule.execution_timezone) == (config.upstream_check.cron,
+                                                                      config.upstream_check.timezone)
+
+
+def _weekly_tick(schedule, definitions):
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 12, 7, 6, tzinfo=ZoneInfo("Asia/Tokyo")),
+        repository_def=definitions.get_repository_def())
+    return schedule.evaluate_tick(context)
+
+
+def test_weekly_check_asks_live_endpoints_conditionally_and_runs_only_the_changed_source(definitions, upstream,
+                                                                                          monkeypatch, tmp_path):
+    from pipelines.defs.schedules import build_schedules
+    from pipelines.sources.fetch import fetch_source
+
+    monkeypatch.delenv("AI_READINESS_MIRROR", raising=False)  # live mode
+    monkeypatch.delenv("AI_READINESS_PINNED", raising=False)
+    monkeypatch.setenv("AI_READINESS_DATA_DIR", str(tmp_path))
+    base, files = upstream
+    body = b"country,value\nJPN,1\n"
+    files.update({"/top500/data.csv": (body, '"v1"'), "/oecd_pisa/data.csv": (body, '"p1"')})
+    policy = HttpPolicy(allow_local_http=True, attempts=1)
+    sources = [_live_source(s, base, body) for s in ("top500", "oecd_pisa")]
+    for source in sources:  # the working copies, with the ETags the publisher sent
+        fetch_source(source, tmp_path / "raw", None, policy=policy)
+    _, weekly = build_schedules(load_schedule_config(), lambda: sources, policy)
+
+    result = _weekly_tick(weekly, definitions)
+    assert not result.run_requests and "no live endpoint changed" in result.skip_message
+
+    files["/top500/data.csv"] = (body + b"USA,2\n", '"v2"')  # a new vintage upstream
+    (request,) = _weekly_tick(weekly, definitions).run_requests
+    selected = {k.to_user_string() for k in request.asset_selection}
+    downstream = dg.AssetSelection.assets("raw_top500").downstream().resolve(definitions.resolve_asset_graph())
+    assert selected == {k.to_user_string() for k in downstream}
+    assert {"raw_top500", "stg_top500", "mart_release_diff", "published_marts"} <= selected
+    assert not {"raw_oecd_pisa", "stg_oecd_pisa"} & selected
+    assert request.tags["ai_readiness/changed_sources"] == "top500"
+    assert _Upstream.conditional.get("/top500/data.csv") == '"v1"'  # asked with If-None-Match
+
+
+def test_weekly_check_offline_compares_the_mirror_with_the_working_copies(definitions, monkeypatch, tmp_path):
+    from pipelines.defs.schedules import build_schedules
+    from pipelines.sources.fetch import fetch_source
+
+    mirror = tmp_path / "mirror"
+    body = b"country,value\nJPN,1\n"
+    sources = []
+    for source_id in ("top500", "oecd_pisa"):
+        (mirror / source_id / "raw").mkdir(parents=True)
+        (mirror / source_id / "raw" / "data.csv").write_bytes(body)
+        sources.append(_local_source(source_id, "https://example.invalid", body))
+        fetch_source(sources[-1], tmp_path / "raw", mirror)
+    monkeypatch.setenv("AI_READINESS_MIRROR", str(mirror))
+    monkeypatch.setenv("AI_READINESS_DATA_DIR", str(tmp_path))
+    _, weekly = build_schedules(load_schedule_config(), lambda: sources)
+    assert not _weekly_tick(weekly, definitions).run_requests
+    (mirror / "oecd_pisa" / "raw" / "data.csv").write_bytes(body + b"KOR,3\n")
+    (request,) = _weekly_tick(weekly, definitions).run_requests
+    assert request.tags["ai_readiness/changed_sources"] == "oecd_pisa"
 
 
 # --- freshness -------------------------------------------------------------------------------------------------
@@ -93,15 +151,25 @@ def test_freshness_check_warns_when_a_source_is_older_than_its_cadence_plus_grac
 
 
 class _Upstream(BaseHTTPRequestHandler):
-    """Serves `files` {path: (body, etag or None)}; the test changes them between ticks."""
+    """Serves `files` {path: (body, etag or None)}; the test changes them between ticks. Answers If-None-Match
+    with 304 when the ETag is the same, and remembers the last one asked per path (`conditional`)."""
 
     files: dict = {}
+    conditional: dict = {}
 
     def _send(self, with_body: bool) -> None:
         if self.path not in self.files:
             self.send_error(404)
             return
         body, etag = self.files[self.path]
+        asked = self.headers.get("If-None-Match")
+        if asked:
+            self.conditional[self.path] = asked
+        if etag and asked == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         if etag:
@@ -131,6 +199,7 @@ def upstream():
         server.shutdown()
         server.server_close()
         _Upstream.files.clear()
+        _Upstream.conditional.clear()
 
 
 def _local_source(source_id: str, base_url: str, body: bytes):
@@ -138,6 +207,14 @@ def _local_source(source_id: str, base_url: str, body: bytes):
     raw = RawFile(path="raw/data.csv", sha256=hashlib.sha256(body).hexdigest(), bytes=len(body),
                   url=f"{base_url}/{source_id}/data.csv", parser=None)
     return dataclasses.replace(load_registry()[source_id], files=(raw,))
+
+
+def _live_source(source_id: str, base_url: str, body: bytes):
+    """As _local_source, the file's live endpoint on the local server (the pinned URL elsewhere)."""
+    source = _local_source(source_id, base_url, body)
+    [raw] = source.files
+    live = dataclasses.replace(raw, url="https://example.invalid/pinned.csv", live_url=raw.url)
+    return dataclasses.replace(source, files=(live,), live_status="live")
 
 
 def _tick(sensor, definitions, cursor):

@@ -14,7 +14,28 @@ MART_KEYS = [
     "mart_index_concordance",
     *AUDIT_MART_SPECS,
     "mart_focus_what_if", "mart_focus_path", "mart_scenarios",
+    "mart_release_diff",
 ]
+
+
+@dg.asset(
+    group_name="publish",
+    kinds={"duckdb", "sql"},
+    deps=["mart_indicator_scores", "mart_pillar_scores", "mart_composite_index", "fct_indicator_values",
+          "dim_method_settings", "dim_framework"],
+    description="What changed for the focus country since the last published release: scores and ranks, their "
+    "change split into data revisions, new periods, coverage and method/config, the top cells with lineage and "
+    "the peers whose moves changed the focus country's rank (sql/marts/mart_release_diff.sql).",
+)
+def mart_release_diff(project: ProjectPaths) -> dg.MaterializeResult:
+    from pipelines.model.peer_groups import load_peer_config
+    from pipelines.publish.release_diff import build_release_diff
+
+    with project.build_warehouse() as connection:
+        rows = build_release_diff(connection, project.paths().marts_dir, load_peer_config().focus_country)
+        preview = connection.execute("SELECT * FROM mart_release_diff WHERE row_kind = 'score'").df()
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows,
+                                          "preview": dg.MetadataValue.md(preview.to_markdown(index=False))})
 
 
 @dg.asset(
@@ -30,11 +51,16 @@ def published_marts(project: ProjectPaths) -> dg.MaterializeResult:
     from pipelines.publish.release import publish
 
     paths = project.paths()
-    required = audited_check_keys()
-    counts = publish(paths.build_warehouse, paths.marts_dir, required_checks=required)
+    counts = publish(paths.build_warehouse, paths.marts_dir, required_checks=audited_check_keys())
+    from pipelines.sources.registry import load_registry
+    from pipelines.sources.vintages import mark_published
+
+    # the new vintages this release was built from are accepted: the next fetch compares against them
+    new_vintages = mark_published(load_registry(), paths.raw_dir, (paths.marts_dir / "current").resolve().name)
     return dg.MaterializeResult(
         metadata={
             "tables": len(counts),
+            "new_vintages": ", ".join(f"{s.source_id}/{s.vintage}" for s in new_vintages) or "none",
             **{f"rows_{table}": n for table, n in counts.items()},
             "warehouse": dg.MetadataValue.path(str(paths.published_warehouse)),
             "parquet": dg.MetadataValue.path(str(paths.parquet_dir)),

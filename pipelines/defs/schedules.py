@@ -1,5 +1,7 @@
-"""When the pipeline runs on its own: a monthly full refresh, a weekly re-fetch of the raw files, and (live mode) a
-sensor that refreshes only what depends on a source whose upstream file changed. Times: config/schedules.yaml."""
+"""When the pipeline runs on its own: a monthly full refresh, a weekly upstream check that asks the publishers' live
+endpoints conditionally and runs only the changed sources and their dependants, and (live mode) a sensor doing the
+same between ticks. A changed file becomes a new vintage, validated and published when every check passes.
+Times: config/schedules.yaml."""
 
 from __future__ import annotations
 
@@ -15,26 +17,68 @@ full_refresh_job = dg.define_asset_job(
     "full_refresh", selection=dg.AssetSelection.all(),
     description="Every asset and check: fetch, stage, marts, checks, publish.",
 )
-upstream_check_job = dg.define_asset_job(
-    "upstream_check", selection=dg.AssetSelection.groups("ingest"),
-    description="Only the raw assets: re-fetch every registered file and verify its sha256 (a changed upstream "
-    "file fails the run and is kept aside as a new vintage), then the freshness checks.",
-)
 
 
-def build_schedules(config: ScheduleConfig) -> list[dg.ScheduleDefinition]:
-    return [
-        dg.ScheduleDefinition(
-            name="monthly_full_refresh", job=full_refresh_job,
-            cron_schedule=config.full_refresh.cron, execution_timezone=config.full_refresh.timezone,
-            description="The full refresh (config/schedules.yaml: full_refresh).",
-        ),
-        dg.ScheduleDefinition(
-            name="weekly_upstream_check", job=upstream_check_job,
-            cron_schedule=config.upstream_check.cron, execution_timezone=config.upstream_check.timezone,
-            description="Re-fetch and verify the raw files only (config/schedules.yaml: upstream_check).",
-        ),
-    ]
+def _changed_run(context, changed: list[str], key: str) -> dg.RunRequest:
+    """One run of the changed sources' raw steps and everything downstream (one writer of the build warehouse)."""
+    graph = context.repository_def.asset_graph
+    selection = dg.AssetSelection.assets(*[f"raw_{s}" for s in changed]).downstream()
+    keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
+    return dg.RunRequest(run_key=key, asset_selection=keys, tags={"ai_readiness/changed_sources": ",".join(changed)})
+
+
+def build_schedules(config: ScheduleConfig, sources: Callable[[], Iterable[Source]] = lambda: load_registry().values(),
+                    policy=None) -> list[dg.ScheduleDefinition]:
+    monthly = dg.ScheduleDefinition(
+        name="monthly_full_refresh", job=full_refresh_job,
+        cron_schedule=config.full_refresh.cron, execution_timezone=config.full_refresh.timezone,
+        description="The full refresh (config/schedules.yaml: full_refresh).",
+    )
+
+    @dg.schedule(
+        name="weekly_upstream_check", target=dg.AssetSelection.all(),
+        cron_schedule=config.upstream_check.cron, execution_timezone=config.upstream_check.timezone,
+        description="Asks each live endpoint whether its file changed (conditional requests with the recorded ETag "
+        "/ Last-Modified) and runs only the changed sources and their dependants (config/schedules.yaml: "
+        "upstream_check). Offline (AI_READINESS_MIRROR): the mirror's files are compared with the working copies.",
+    )
+    def weekly_upstream_check(context: dg.ScheduleEvaluationContext):
+        from pipelines.base.settings import current_paths, mirror_dir
+        from pipelines.sources.upstream import changed_sources
+
+        listed = list(sources())
+        raw_dir = current_paths().raw_dir
+        if mirror_dir() is not None:
+            changed, errors = _mirror_changes(listed, raw_dir, mirror_dir()), []
+        else:
+            changed, errors = changed_sources(listed, raw_dir, policy)
+        for error in errors:
+            context.log.warning(f"upstream probe failed: {error}")
+        if not changed:
+            return dg.SkipReason(f"no live endpoint changed ({len(errors)} probe errors)")
+        when = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else "now"
+        return _changed_run(context, changed, f"weekly:{when}:{','.join(changed)}")
+
+    return [monthly, weekly_upstream_check]
+
+
+def _mirror_changes(sources, raw_dir, mirror) -> list[str]:
+    """Offline: sources whose mirror files are not the bytes of their working copies (or not yet fetched)."""
+    from pipelines.sources.fetch import sha256_of
+    from pipelines.sources.vintages import accepted_sha256
+
+    changed = []
+    for source in sources:
+        for raw in source.files:
+            src, local = mirror / source.source_id / raw.path, raw_dir / source.source_id / raw.path
+            if not src.is_file():
+                continue
+            sha = sha256_of(src)
+            if not local.is_file() or sha != sha256_of(local) or sha not in accepted_sha256(source.source_id, raw,
+                                                                                             raw_dir):
+                changed.append(source.source_id)
+                break
+    return changed
 
 
 def build_upstream_sensor(
@@ -47,7 +91,7 @@ def build_upstream_sensor(
 
     @dg.sensor(
         name="upstream_change_sensor", target=dg.AssetSelection.all(), minimum_interval_seconds=interval_seconds,
-        description="Live mode (no AI_READINESS_MIRROR): probes each registered URL (ETag / Last-Modified / "
+        description="Live mode (no AI_READINESS_MIRROR): probes each live endpoint (ETag / Last-Modified / "
         "length, else a sha256 of the body) and refreshes only what depends on the sources that changed.",
     )
     def upstream_change_sensor(context: dg.SensorEvaluationContext):
@@ -63,15 +107,9 @@ def build_upstream_sensor(
         cursor = json.dumps(seen, sort_keys=True)
         if not changed:
             return dg.SensorResult(skip_reason=dg.SkipReason("no upstream change"), cursor=cursor)
-        graph = context.repository_def.asset_graph
-        selection = dg.AssetSelection.assets(*[f"raw_{s}" for s in changed]).downstream()
-        keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
         # One run for all changed sources: a single writer of the build warehouse at a time.
-        request = dg.RunRequest(
-            run_key=f"upstream:{_digest(cursor)}", asset_selection=keys,
-            tags={"ai_readiness/changed_sources": ",".join(changed)},
-        )
-        return dg.SensorResult(run_requests=[request], cursor=cursor)
+        return dg.SensorResult(run_requests=[_changed_run(context, changed, f"upstream:{_digest(cursor)}")],
+                               cursor=cursor)
 
     return upstream_change_sensor
 

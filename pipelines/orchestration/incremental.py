@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from pipelines.base.settings import PROJECT_ROOT, Paths, current_paths, mirror_dir
+from pipelines.sources.vintages import pinned, working_state
 from pipelines.sources.registry import SOURCES_ENV, Source, load_registry
 
 STATE_TABLE = "_build_state"
@@ -66,9 +67,11 @@ MARTS_ONLY = (
 )
 # Settings that only say where things are, how loud to be, how patient with the network or where a test kills a
 # build: they do not change results. Every other AI_READINESS_* variable is in the fingerprints.
+# AI_READINESS_PINNED changes results only where a working copy is a new vintage's snapshot: plan_build makes those
+# sources stale itself (a --pinned build after a plain one of the same registered files is up to date).
 NEUTRAL_ENV = {"AI_READINESS_DATA_DIR", "AI_READINESS_MIRROR", "AI_READINESS_LOG_LEVEL",
                "AI_READINESS_REGISTRY_DIR", "AI_READINESS_ALLOW_LOCAL_HTTP", "AI_READINESS_CRASH_AT",
-               "AI_READINESS_HTTP_LIMITS", FULL_REBUILD_ENV}
+               "AI_READINESS_HTTP_LIMITS", FULL_REBUILD_ENV, "AI_READINESS_PINNED"}
 # Settings only the marts read: a change rebuilds the marts but restages no source.
 MARTS_ONLY_ENV = {"AI_READINESS_FOCUS_COUNTRY", SOURCES_ENV}
 MARTS_KEY = "marts"
@@ -442,6 +445,8 @@ def plan_build(paths: Paths | None = None, registry: dict[str, Source] | None = 
             reason = "raw file missing"
         elif previous["detail"].get("stats") != stats:
             reason = "raw file changed (stat)"
+        elif pinned() and any(e.get("vintage") for e in working_state(paths.raw_dir, source_id).values()):
+            reason = "--pinned, and a working copy is a new vintage"
         elif source_id in failing_by_owner:
             reason = "a blocking check failed or was not re-run"
         else:

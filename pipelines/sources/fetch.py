@@ -1,8 +1,9 @@
 """Get raw files into data/raw/<source_id>/: from the offline mirror or the publisher's URL, checksum-verified.
 
 Live downloads are defensive: https only, bounded timeouts, retries and redirects, a size cap, HTML error
-pages refused, atomic writes. A changed upstream checksum is a new vintage: it is kept aside under
-raw/<source_id>/.vintages/<sha256>/<path> and never mixed with the registered file.
+pages refused, atomic writes; a DNS or connect failure marks the host, so its other files fail at once instead of
+retrying. Bytes other than the registered ones are a new vintage: a dated snapshot under raw/<source_id>/<vintage>/
+(pipelines.sources.vintages) that the build parses, validates and publishes like any other, unless --pinned.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _CHUNK = 1 << 16
 _MIB = 1 << 20
 _HTML_STARTS = (b"<!doctype html", b"<html")
-VINTAGES_DIR = ".vintages"
+OFFLINE_HINT = (f"No network? Build offline: {MIRROR_ENV}=/path/to/mirror (laid out like ../shared/data), and "
+                "--pinned to reproduce the registered release exactly")
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,85 @@ class _RefusedURL(Exception):
     """A URL (registered or reached by redirect) that is neither https nor an allowed local http URL."""
 
 
+# --- hosts that cannot be reached -----------------------------------------------------------------------------
+# A DNS failure or a refused / timed-out connect does not heal in seconds: the first one marks the host, and every
+# other file from that host in the same run (one process; entries expire so a long-lived daemon retries later)
+# fails at once instead of retrying with back-off. 5xx, resets mid-response and stalls are still retried.
+
+HOST_FAILURE_TTL_SECONDS = 300.0
+_unreachable_hosts: dict[str, tuple[float, str]] = {}
+
+
+def host_of(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.host}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
+
+
+def mark_unreachable(url: str, reason: str) -> None:
+    _unreachable_hosts[host_of(url)] = (time.monotonic(), reason)
+
+
+def unreachable_reason(url: str) -> str | None:
+    """Why this URL's host failed earlier in this run, or None (never failed, or long enough ago to try again)."""
+    entry = _unreachable_hosts.get(host_of(url))
+    if entry is None or time.monotonic() - entry[0] > HOST_FAILURE_TTL_SECONDS:
+        return None
+    return entry[1]
+
+
+def forget_unreachable_hosts() -> None:
+    _unreachable_hosts.clear()
+
+
+def _connect_probe(host: str, port: int, timeout: float) -> str | None:
+    """None if a TCP connection to host:port opens within `timeout`, else why not (one short phrase)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host} ({exc.strerror})"
+    except OSError as exc:
+        return f"cannot resolve {host} ({exc})"
+    last = "no address"
+    for family, kind, proto, _, address in infos[:3]:
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.settimeout(timeout)
+                sock.connect(address)
+                return None
+        except OSError as exc:
+            last = exc.strerror or type(exc).__name__
+    return f"cannot connect to {host}:{port} ({last})"
+
+
+def unreachable_hosts(urls, timeout: float = 3.0) -> dict[str, str]:
+    """Probe each distinct host of `urls` once (DNS, then a TCP connect), all at once, bounded by `timeout`
+    seconds each: {host:port: why it cannot be reached} for those that cannot. Nothing is requested over HTTP.
+    A host found unreachable is marked, so the downloads in the same run skip it."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    targets = {}
+    for url in urls:
+        parsed = httpx.URL(url)
+        targets.setdefault(host_of(url), (parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), url))
+    if not targets:
+        return {}
+    failed = {}
+    pool = ThreadPoolExecutor(max_workers=min(16, len(targets)))
+    try:
+        futures = {key: pool.submit(_connect_probe, host, port, timeout) for key, (host, port, _) in targets.items()}
+        wait(futures.values(), timeout=timeout * 2 + 1)  # getaddrinfo has no timeout of its own
+        for key, future in futures.items():
+            reason = future.result() if future.done() else f"no answer from {targets[key][0]} in {timeout * 2 + 1:.0f}s"
+            if reason:
+                failed[key] = reason
+                mark_unreachable(targets[key][2], reason)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return failed
+
+
 def sha256_of(path: Path, chunk_size: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -104,53 +185,114 @@ def _temp_beside(dest: Path) -> Path:
     """An empty temp file in dest's folder, so os.replace onto dest is atomic (same filesystem). Temp files of
     the same dest left by a killed run are removed first (one build at a time: the build lock)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    for stale in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
-        stale.unlink(missing_ok=True)
+    for pattern in (f".{glob.escape(dest.name)}.*.part", f".{glob.escape(dest.name)}.*.adapting"):
+        for stale in dest.parent.glob(pattern):
+            stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     os.close(fd)
     return Path(tmp)
 
 
-def _atomic_copy(src: Path, dest: Path) -> None:
-    tmp = _temp_beside(dest)
-    try:
-        with tmp.open("wb") as out, src.open("rb") as inp:
-            shutil.copyfileobj(inp, out, _MIB)
-        crash_point("fetch:temp_written")
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def verify(source_id: str, raw: RawFile, path: Path) -> str:
-    """Raise ChecksumMismatch naming the file and both checksums unless `path` is exactly the registered file."""
+def verify(source_id: str, raw: RawFile, path: Path, accepted: set[str] | None = None) -> str:
+    """Raise ChecksumMismatch naming the file and both checksums unless `path` holds accepted bytes: the
+    registered sha256, or (`accepted`) the snapshot fetch installed (pipelines.sources.vintages)."""
     actual = sha256_of(path)
-    if actual != raw.sha256:
+    if actual != raw.sha256 and actual not in (accepted or ()):
         raise ChecksumMismatch(
             f"sha256 mismatch: registry expects {raw.sha256}, file has {actual} "
-            f"({path.stat().st_size} bytes, registry {raw.bytes}). A new upstream vintage or a corrupt file: "
-            "update config/sources/ only after reviewing the new vintage.",
+            f"({path.stat().st_size} bytes, registry {raw.bytes}), and no fetched snapshot has these bytes: "
+            "a corrupt or hand-edited working copy. Fetch again (ai-readiness fetch) to snapshot it properly.",
             source_id=source_id, file=raw.path, rule="sha256_manifest",
         )
     return actual
 
 
-def _is_current(raw: RawFile, dest: Path) -> bool:
-    return dest.is_file() and dest.stat().st_size == raw.bytes and sha256_of(dest) == raw.sha256
+def _accepted_here(source_id: str, raw: RawFile, raw_dir: Path) -> set[str]:
+    from pipelines.sources.vintages import accepted_sha256
+
+    return accepted_sha256(source_id, raw, raw_dir)
+
+
+def _is_current(raw: RawFile, dest: Path, accepted: set[str] | None = None) -> str | None:
+    """The sha256 of `dest` if it holds accepted bytes (the registered ones by default), else None."""
+    if not dest.is_file():
+        return None
+    if accepted is None and dest.stat().st_size != raw.bytes:
+        return None
+    actual = sha256_of(dest)
+    return actual if actual in (accepted or {raw.sha256}) else None
+
+
+def _install(source: Source, raw: RawFile, raw_dir: Path, content: Path, *, sha: str, size: int, origin: str,
+             etag: str | None = None, last_modified: str | None = None) -> tuple[str, int]:
+    """Make `content` (a temp file, consumed) the working copy of `raw`. The registered bytes go straight in; other
+    bytes become (or reuse) a dated snapshot first, and the working copy a copy of it. With --pinned, other bytes
+    are kept as a refused snapshot and the build stops naming both checksums."""
+    from pipelines.sources import vintages
+
+    dest = raw_dir / source.source_id / raw.path
+    if sha == raw.sha256:
+        vintages.set_working(raw_dir, source.source_id, raw, sha256=sha, size=size, vintage=None, etag=etag,
+                             last_modified=last_modified)
+        crash_point("fetch:temp_written")
+        os.replace(content, dest)
+        return sha, size
+    if vintages.pinned():
+        snap = vintages.record_snapshot(raw_dir, source, raw, content, sha256=sha, size=size, origin=origin,
+                                        etag=etag, last_modified=last_modified, status="refused",
+                                        reason="--pinned: differs from the registered sha256")
+        raise ChecksumMismatch(
+            f"--pinned: {origin} has sha256 {sha} ({size} bytes), registry expects {raw.sha256} "
+            f"({raw.bytes} bytes). Kept as snapshot {snap.folder}; the working copy is untouched. Build without "
+            "--pinned to validate and publish it as a new vintage",
+            source_id=source.source_id, file=raw.path, rule="sha256_manifest",
+        )
+    snap = vintages.record_snapshot(raw_dir, source, raw, content, sha256=sha, size=size, origin=origin,
+                                    etag=etag, last_modified=last_modified)
+    log.warning("%s/%s: new vintage %s (sha256 %s, %d bytes; registry %s)", source.source_id, raw.path,
+                snap.vintage, sha[:12], size, raw.sha256[:12])
+    vintages.set_working(raw_dir, source.source_id, raw, sha256=sha, size=size, vintage=snap.vintage, etag=etag,
+                         last_modified=last_modified)
+    tmp = _temp_beside(dest)
+    try:
+        shutil.copyfile(snap.folder / raw.path, tmp)
+        crash_point("fetch:temp_written")
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return sha, size
 
 
 def fetch_from_mirror(source: Source, raw: RawFile, mirror: Path, raw_dir: Path) -> FetchedFile:
+    """The mirror file is what the publisher serves now: the registered bytes, or a new vintage of the source."""
     src = mirror / source.source_id / raw.path
     if not src.is_file():
         raise FetchError(f"not in the offline mirror at {src}", source_id=source.source_id, file=raw.path,
                          rule="mirror_file_exists")
-    verify(source.source_id, raw, src)
     dest = raw_dir / source.source_id / raw.path
-    if not _is_current(raw, dest):
-        _atomic_copy(src, dest)
-        verify(source.source_id, raw, dest)
-    return FetchedFile(source.source_id, raw.path, dest, raw.sha256, raw.bytes, f"mirror:{src}")
+    mirror_sha = sha256_of(src)
+    current = _is_current(raw, dest, {mirror_sha})
+    if current is None or (mirror_sha != raw.sha256 and mirror_sha not in _accepted_here(source.source_id, raw,
+                                                                                        raw_dir)):
+        tmp = _temp_beside(dest)
+        try:
+            with tmp.open("wb") as out, src.open("rb") as inp:
+                shutil.copyfileobj(inp, out, _MIB)
+            copied = sha256_of(tmp)
+            if copied != mirror_sha:  # the mirror changed while we copied: do not trust either read
+                raise FetchError(f"{src} changed while it was copied", source_id=source.source_id, file=raw.path,
+                                 rule="mirror_stable")
+            _install(source, raw, raw_dir, tmp, sha=copied, size=tmp.stat().st_size, origin=f"mirror:{src}")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    elif mirror_sha == raw.sha256:
+        from pipelines.sources import vintages
+
+        if vintages.working_vintage(raw_dir, source.source_id, raw.path) is not None:
+            vintages.set_working(raw_dir, source.source_id, raw, sha256=mirror_sha, size=raw.bytes, vintage=None)
+    return FetchedFile(source.source_id, raw.path, dest, mirror_sha, dest.stat().st_size, f"mirror:{src}")
 
 
 # --- live download -------------------------------------------------------------------------------------------
@@ -190,7 +332,7 @@ def _looks_like_html(first_chunk: bytes) -> bool:
 
 
 def _stream_to(client: httpx.Client, source_id: str, raw: RawFile, tmp: Path,
-               policy: HttpPolicy) -> tuple[str, int]:
+               policy: HttpPolicy, url: str, headers: dict | None = None) -> tuple[str, int, dict]:
     """One attempt: stream the body into `tmp`, return (sha256, bytes). Raises _Transient / httpx errors to retry."""
     limit = max_download_bytes(raw)
     started = time.monotonic()
@@ -199,7 +341,9 @@ def _stream_to(client: httpx.Client, source_id: str, raw: RawFile, tmp: Path,
     def refuse(message: str, rule: str) -> FetchError:
         return FetchError(message, source_id=source_id, file=raw.path, rule=rule)
 
-    with client.stream("GET", raw.url) as response:
+    with client.stream("GET", url, headers=headers or {}) as response:
+        if response.status_code == 304 and headers:  # conditional request: what we have is current
+            return "", 0, {"not_modified": True}
         if response.status_code >= 500:
             raise _Transient(f"HTTP {response.status_code} from {response.url}")
         if response.status_code >= 400:  # the request itself is wrong: retrying cannot help
@@ -224,12 +368,17 @@ def _stream_to(client: httpx.Client, source_id: str, raw: RawFile, tmp: Path,
                 out.write(chunk)
         if declared is not None and response.num_bytes_downloaded < declared:
             raise _Transient(f"truncated body: {response.num_bytes_downloaded} of {declared} bytes")
-    return digest.hexdigest(), size
+        found = {"etag": response.headers.get("ETag"), "last_modified": response.headers.get("Last-Modified"),
+                 "url": str(response.url)}
+    return digest.hexdigest(), size, found
 
 
 def _is_transient(exc: BaseException) -> bool:
-    # TransportError covers connect/DNS failures, timeouts, resets and httpx's own truncated-body check.
-    return isinstance(exc, (_Transient, httpx.TransportError)) and not isinstance(exc, httpx.UnsupportedProtocol)
+    # TransportError covers read timeouts, resets and httpx's own truncated-body check. A DNS failure or a refused
+    # or timed-out connect is not retried: it does not heal within a back-off (the host is marked instead).
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol)):
+        return False
+    return isinstance(exc, (_Transient, httpx.TransportError))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -238,13 +387,15 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _download(client: httpx.Client, source_id: str, raw: RawFile, dest: Path,
-              policy: HttpPolicy) -> tuple[Path, str, int]:
-    """Download with retries into a temp file beside `dest`; return (temp path, sha256, bytes)."""
+              policy: HttpPolicy, url: str | None = None, headers: dict | None = None) -> tuple[Path, str, int, dict]:
+    """Download `url` (default: the registered one) with retries into a temp file beside `dest`; return (temp
+    path, sha256, bytes, {etag, last_modified, url} or {not_modified: True} after a 304)."""
+    url = url or raw.url
 
-    def attempt() -> tuple[Path, str, int]:
+    def attempt() -> tuple[Path, str, int, dict]:
         tmp = _temp_beside(dest)
         try:
-            return (tmp, *_stream_to(client, source_id, raw, tmp, policy))
+            return (tmp, *_stream_to(client, source_id, raw, tmp, policy, url, headers))
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -257,54 +408,89 @@ def _download(client: httpx.Client, source_id: str, raw: RawFile, dest: Path,
         reraise=True,
     )
     where = dict(source_id=source_id, file=raw.path)
+    host = httpx.URL(url).host
+    earlier = unreachable_reason(url)
+    if earlier is not None:  # the same host failed to connect a moment ago: do not wait for it again
+        raise FetchError(f"cannot reach {host} (earlier in this run: {earlier}); not retried. {OFFLINE_HINT}",
+                         rule="network", **where)
     try:
         return retrying(attempt)
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # DNS failure, refused, unroutable: offline?
-        host = httpx.URL(raw.url).host
-        raise FetchError(f"cannot reach {host} after {policy.attempts} attempts ({_one_line(exc)}). No network? "
-                         f"Set {MIRROR_ENV} to an offline mirror folder laid out like ../shared/data",
-                         rule="network", **where) from None
+        mark_unreachable(url, _one_line(exc))
+        raise FetchError(f"cannot reach {host} ({_one_line(exc)}). {OFFLINE_HINT}", rule="network",
+                         **where) from None
     except (_Transient, httpx.TransportError) as exc:
-        raise FetchError(f"download of {raw.url} failed after {policy.attempts} attempts: {_one_line(exc)}",
+        raise FetchError(f"download of {url} failed after {policy.attempts} attempts: {_one_line(exc)}",
                          rule="download", **where) from None
     except httpx.TooManyRedirects:
-        raise FetchError(f"more than {policy.max_redirects} redirects from {raw.url} (a redirect loop?)",
+        raise FetchError(f"more than {policy.max_redirects} redirects from {url} (a redirect loop?)",
                          rule="max_redirects", **where) from None
     except _RefusedURL as exc:
         raise FetchError(str(exc), rule="https_only", **where) from None
 
 
-def _keep_new_vintage(source_id: str, raw: RawFile, tmp: Path, raw_dir: Path, sha: str, size: int) -> None:
-    """Move the unexpected bytes aside and stop: the registered file stays as it is."""
-    vintage = raw_dir / source_id / VINTAGES_DIR / sha / raw.path
-    vintage.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, vintage)
-    raise ChecksumMismatch(
-        f"new upstream vintage: {raw.url} now serves sha256 {sha} ({size} bytes), registry expects "
-        f"{raw.sha256} ({raw.bytes} bytes). Kept at {vintage}; the current file is untouched. Review it, then "
-        f"update config/sources/{source_id}.yaml",
-        source_id=source_id, file=raw.path, rule="sha256_manifest",
-    )
-
-
 def fetch_from_url(source: Source, raw: RawFile, raw_dir: Path, client: httpx.Client,
                    policy: HttpPolicy) -> FetchedFile:
+    """Download the registered URL unless the working copy already holds accepted bytes; when the server gave
+    ETag / Last-Modified for it, ask again conditionally (a 304 keeps it). New bytes are a new vintage."""
+    from pipelines.sources import vintages
+
     where = dict(source_id=source.source_id, file=raw.path)
-    if not raw.url:
+    url, adapter = live_target(raw)
+    dest = raw_dir / source.source_id / raw.path
+    current = _is_current(raw, dest, _accepted_here(source.source_id, raw, raw_dir))
+    if not url:
+        if current is not None:  # a curated file copied from the mirror earlier: nothing to download
+            return FetchedFile(source.source_id, raw.path, dest, current, dest.stat().st_size, "local")
         raise FetchError(f"no download URL registered: only available from the offline mirror ({MIRROR_ENV})",
                          rule="live_download", **where)
     try:
-        _check_url(httpx.URL(raw.url), policy)
+        _check_url(httpx.URL(url), policy)
     except _RefusedURL as exc:
         raise FetchError(str(exc), rule="https_only", **where) from None
-    dest = raw_dir / source.source_id / raw.path
-    if not _is_current(raw, dest):  # already have exactly these bytes: no download
-        tmp, sha, size = _download(client, source.source_id, raw, dest, policy)
-        if sha != raw.sha256:
-            _keep_new_vintage(source.source_id, raw, tmp, raw_dir, sha, size)
-        crash_point("fetch:temp_written")
-        os.replace(tmp, dest)
-    return FetchedFile(source.source_id, raw.path, dest, raw.sha256, raw.bytes, raw.url)
+    known = vintages.validators(source.source_id, raw, raw_dir) if current else {}
+    if current is not None and not known and url == raw.url:  # a pinned URL's bytes never change: no download
+        return FetchedFile(source.source_id, raw.path, dest, current, dest.stat().st_size, url)
+    headers = {}
+    if known.get("etag"):
+        headers["If-None-Match"] = known["etag"]
+    if known.get("last_modified"):
+        headers["If-Modified-Since"] = known["last_modified"]
+    tmp, sha, size, found = _download(client, source.source_id, raw, dest, policy, url, headers)
+    if found.get("not_modified"):
+        tmp.unlink(missing_ok=True)
+        return FetchedFile(source.source_id, raw.path, dest, current, dest.stat().st_size, url)
+    try:
+        origin = url
+        if adapter:  # the publisher's format differs from the pinned file's: adapt, then it is the same kind
+            from pipelines.sources.adapters import adapt
+
+            fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".adapting")
+            os.close(fd)
+            adapted = Path(name)
+            try:
+                adapt(adapter, tmp, adapted, raw.live_options, source_id=source.source_id, file=raw.path)
+            except BaseException:
+                adapted.unlink(missing_ok=True)
+                raise
+            tmp.unlink(missing_ok=True)
+            tmp, sha, size = adapted, sha256_of(adapted), adapted.stat().st_size
+            origin = f"{url} ({adapter}{': ' + raw.live_options['member'] if 'member' in raw.live_options else ''})"
+        sha, size = _install(source, raw, raw_dir, tmp, sha=sha, size=size, origin=origin, etag=found.get("etag"),
+                             last_modified=found.get("last_modified"))
+    finally:
+        tmp.unlink(missing_ok=True)
+    return FetchedFile(source.source_id, raw.path, dest, sha, size, url)
+
+
+def live_target(raw: RawFile) -> tuple[str | None, str | None]:
+    """(URL, format adapter) a live fetch of `raw` uses: the publisher's current endpoint from the registry's live
+    section, or the pinned URL with --pinned or when the source has none."""
+    from pipelines.sources.vintages import pinned
+
+    if pinned() or not raw.live_url:
+        return raw.url, None
+    return raw.live_url, raw.live_adapter
 
 
 def fetch_source(source: Source, raw_dir: Path, mirror: Path | None = None, *,

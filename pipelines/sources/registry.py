@@ -27,6 +27,9 @@ class RawFile:
     parser: str | None  # name in pipelines.staging.parsers.PARSERS; None for documentation/metadata files
     parser_options: dict = field(default_factory=dict)
     role: str = "data"  # data | metadata | documentation
+    live_url: str | None = None  # the publisher's current endpoint (live section); None: the pinned url serves
+    live_adapter: str | None = None  # pipelines.sources.adapters name when the live format differs from the pinned
+    live_options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,10 @@ class Source:
     indicators: tuple[dict, ...] = ()  # per source_code: name, unit, kind, valid_min/max, higher_is_better, pillar
     publisher_url: str | None = None
     secondary_source: bool = False  # a third-party extract or transcription, not the publisher's own file
+    live_status: str = "none"  # live: files have live_url; none: only the pinned files (live_reason says why)
+    live_endpoint: str | None = None
+    live_format: str | None = None
+    live_reason: str | None = None
 
     @property
     def data_files(self) -> tuple[RawFile, ...]:
@@ -81,6 +88,7 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
         raise ValueError(f"{origin}: source_id {doc['source_id']!r} must match {_SOURCE_ID.pattern}")
     for f in doc["files"]:
         _check_relative_path(f.get("path"), origin)
+    live = _live_section(doc, origin)
     files = tuple(
         RawFile(
             path=f["path"],
@@ -90,6 +98,9 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
             parser=f.get("parser"),
             parser_options=f.get("parser_options") or {},
             role=f.get("role", "data" if f.get("parser") else "documentation"),
+            live_url=(live["files"].get(f["path"]) or {}).get("url"),
+            live_adapter=(live["files"].get(f["path"]) or {}).get("adapter"),
+            live_options={k: v for k, v in (live["files"].get(f["path"]) or {}).items() if k not in ("url", "adapter")},
         )
         for f in doc["files"]
     )
@@ -111,7 +122,37 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
         indicators=tuple(doc.get("indicators") or ()),
         publisher_url=doc.get("publisher_url"),
         secondary_source=bool(doc.get("secondary_source", False)),
+        live_status=live["status"],
+        live_endpoint=live.get("endpoint"),
+        live_format=live.get("format"),
+        live_reason=live.get("reason"),
     )
+
+
+LIVE_STATUSES = ("live", "none")
+
+
+def _live_section(doc: dict, origin: Path) -> dict:
+    """The registry's `live` section: status live (per-file publisher URLs, optional format adapter) or none (with
+    the reason). Every live URL is https, and every file it names is a registered file."""
+    live = doc.get("live") or {"status": "none", "reason": "no live section in the registry entry"}
+    if live == "none":
+        live = {"status": "none"}
+    status = live.get("status")
+    if status not in LIVE_STATUSES:
+        raise ValueError(f"{origin}: live.status must be one of {LIVE_STATUSES}, not {status!r}")
+    files = dict(live.get("files") or {})
+    if status == "none" and (files or not live.get("reason")):
+        raise ValueError(f"{origin}: live.status none needs a reason and no files")
+    if status == "live" and not files:
+        raise ValueError(f"{origin}: live.status live needs files with their publisher URLs")
+    registered = {f.get("path") for f in doc["files"]}
+    for path, spec in files.items():
+        if path not in registered:
+            raise ValueError(f"{origin}: live.files names {path!r}, which is not a registered file")
+        if not str((spec or {}).get("url", "")).startswith("https://"):
+            raise ValueError(f"{origin}: live URL of {path!r} must be https")
+    return {**live, "files": files}
 
 
 def load_registry(sources_dir: Path | None = None) -> dict[str, Source]:

@@ -1,8 +1,11 @@
-"""Has a publisher's file changed? Cheap probes of the registered URLs, and the schedule settings.
+"""Has a publisher's file changed? Cheap probes of the live endpoints, and the schedule settings.
 
-A probe asks the server with HEAD for an ETag or Last-Modified (with Content-Length); a server that gives neither
-is asked for the body, which is hashed (streamed, size-capped) and compared with the registered sha256. Probes go
-through pipelines.sources.fetch's client: https only, bounded timeouts and redirects.
+The weekly check (`changed_sources`) asks each live endpoint conditionally, with the ETag / Last-Modified recorded
+when its working copy was fetched (If-None-Match / If-Modified-Since): 304 or the same validators is no change.
+Without validators the body is hashed (streamed, size-capped) and compared with the accepted sha256s; a body that a
+format adapter must turn into the pinned layout first (a World Bank zip) counts as changed, and the run that fetches
+it finds out (identical data is no new vintage). The sensor (`check_sources`) compares header fingerprints between
+ticks. Probes go through pipelines.sources.fetch's client: https only, bounded timeouts and redirects.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from pathlib import Path
 import httpx
 
 from pipelines.base.settings import CONFIG_DIR
-from pipelines.sources.fetch import HttpPolicy, make_client, max_download_bytes
-from pipelines.sources.registry import RawFile
+from pipelines.sources.fetch import HttpPolicy, live_target, make_client, max_download_bytes
+from pipelines.sources.registry import RawFile, Source
 
 SCHEDULES_CONFIG = CONFIG_DIR / "schedules.yaml"
 
@@ -50,23 +53,28 @@ def load_schedule_config(path: Path = SCHEDULES_CONFIG) -> ScheduleConfig:
 
 
 def probe(client: httpx.Client, raw: RawFile) -> str:
-    """A fingerprint of what the URL serves now: 'etag:…', 'modified:…' (both with the length) or 'sha256:…'."""
-    head = client.head(raw.url, headers={"Accept-Encoding": "identity"})
+    """A fingerprint of what the live URL serves now: 'etag:…', 'modified:…' (both with the length) or 'sha256:…'."""
+    url = live_target(raw)[0]
+    head = client.head(url, headers={"Accept-Encoding": "identity"})
     if head.status_code < 400:
         length = head.headers.get("Content-Length", "?")
         if head.headers.get("ETag"):
             return f"etag:{head.headers['ETag']}|bytes:{length}"
         if head.headers.get("Last-Modified"):
             return f"modified:{head.headers['Last-Modified']}|bytes:{length}"
+    return f"sha256:{_body_sha(client, raw, url)}"
+
+
+def _body_sha(client: httpx.Client, raw: RawFile, url: str) -> str:
     digest, size = hashlib.sha256(), 0
-    with client.stream("GET", raw.url, headers={"Accept-Encoding": "identity"}) as response:
+    with client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as response:
         response.raise_for_status()
         for chunk in response.iter_bytes(1 << 16):
             size += len(chunk)
             if size > max_download_bytes(raw):
                 raise ValueError(f"{raw.url}: more than {max_download_bytes(raw)} bytes")
             digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
+    return digest.hexdigest()
 
 
 def differs(raw: RawFile, fingerprint: str, previous: str | None) -> bool:
@@ -88,7 +96,7 @@ def check_sources(sources, previous: dict, policy: HttpPolicy | None = None) -> 
         for source in sources:
             before = previous.get(source.source_id, {})
             now = {}
-            for raw in (f for f in source.files if f.url):
+            for raw in (f for f in source.files if live_target(f)[0]):
                 try:
                     now[raw.path] = probe(client, raw)
                 except (httpx.HTTPError, ValueError) as exc:
@@ -100,3 +108,46 @@ def check_sources(sources, previous: dict, policy: HttpPolicy | None = None) -> 
                     changed.append(source.source_id)
             seen[source.source_id] = now
     return changed, seen, errors
+
+
+def file_changed(client: httpx.Client, source: Source, raw: RawFile, raw_dir: Path) -> bool:
+    """Whether the live endpoint of `raw` serves something other than the working copy (see the module docstring)."""
+    from pipelines.sources.vintages import accepted_sha256, validators
+
+    url, adapter = live_target(raw)
+    known = validators(source.source_id, raw, raw_dir)
+    headers = {"Accept-Encoding": "identity"}
+    if known.get("etag"):
+        headers["If-None-Match"] = known["etag"]
+    if known.get("last_modified"):
+        headers["If-Modified-Since"] = known["last_modified"]
+    head = client.head(url, headers=headers)
+    if head.status_code == 304:
+        return False
+    head.raise_for_status()
+    if known:
+        same_etag = known.get("etag") and head.headers.get("ETag") == known["etag"]
+        same_date = known.get("last_modified") and head.headers.get("Last-Modified") == known["last_modified"]
+        if same_etag or same_date:
+            return False
+    if adapter:
+        return True
+    return _body_sha(client, raw, url) not in accepted_sha256(source.source_id, raw, raw_dir)
+
+
+def changed_sources(sources, raw_dir: Path, policy: HttpPolicy | None = None) -> tuple[list[str], list[str]]:
+    """The weekly check: (ids of the live sources whose endpoints changed, probe errors). Only the live endpoints
+    are probed (a pinned URL names bytes that never change); a probe that fails is an error, not a change."""
+    changed, errors = [], []
+    with make_client(policy or HttpPolicy(attempts=1)) as client:
+        for source in sources:
+            if source.live_status != "live":
+                continue
+            for raw in (f for f in source.files if f.live_url):
+                try:
+                    if file_changed(client, source, raw, raw_dir):
+                        changed.append(source.source_id)
+                        break
+                except (httpx.HTTPError, ValueError) as exc:
+                    errors.append(f"{source.source_id}/{raw.path}: {type(exc).__name__}: {exc}")
+    return changed, errors

@@ -20,9 +20,11 @@ def ref_sources(registry: dict[str, Source]) -> pd.DataFrame:
             "secondary_source": s.secondary_source,
             "first_year": s.year_range[0], "last_year": s.year_range[1],
             "pillars": ", ".join(s.pillars), "caveats": "\n".join(s.caveats), "files": len(s.files),
+            "live_status": s.live_status, "live_endpoint": s.live_endpoint, "live_reason": s.live_reason,
         }
         for s in registry.values()
-    ]).astype({"publisher_url": "string", "restrictions": "string"})
+    ]).astype({"publisher_url": "string", "restrictions": "string", "live_endpoint": "string",
+               "live_reason": "string"})
 
 
 def ref_source_files(registry: dict[str, Source]) -> pd.DataFrame:

@@ -121,6 +121,7 @@ def verified_local_files(source: Source, raw_dir: Path) -> list[FetchedFile]:
     """The files the raw step put in data/raw/<source_id>/, re-verified: staging never reads an unchecked file."""
     from pipelines.base.errors import FetchError
     from pipelines.sources.fetch import verify
+    from pipelines.sources.vintages import accepted_sha256
 
     files = []
     for raw in source.files:
@@ -128,8 +129,8 @@ def verified_local_files(source: Source, raw_dir: Path) -> list[FetchedFile]:
         if not local.is_file():
             raise FetchError("raw file missing: materialize the raw asset first", source_id=source.source_id,
                              file=raw.path, rule="raw_file_exists")
-        files.append(FetchedFile(source.source_id, raw.path, local, verify(source.source_id, raw, local),
-                                 raw.bytes, f"local:{local}"))
+        sha = verify(source.source_id, raw, local, accepted_sha256(source.source_id, raw, raw_dir))
+        files.append(FetchedFile(source.source_id, raw.path, local, sha, local.stat().st_size, f"local:{local}"))
     return files
 
 

@@ -25,6 +25,7 @@ MARTS = (
     "mart_focus_what_if",
     "mart_focus_path",
     "mart_scenarios",
+    "mart_release_diff",
 )
 
 
@@ -246,7 +247,7 @@ def _sources(marts) -> list[dict]:
     for r in marts["dim_sources"].to_dict("records"):
         rows.append({
             **{k: _text(r.get(k)) for k in ("source_id", "publisher", "dataset", "licence", "terms", "restrictions",
-                                             "vintage")},
+                                             "vintage", "live_status", "live_endpoint", "live_reason")},
             "homepage": _http_url(r.get("homepage")),
             "cadence": rank(r.get("update_cadence_days")),
             "years": f"{rank(r.get('first_year'))}–{rank(r.get('last_year'))}",
@@ -275,6 +276,7 @@ def report_context(marts: dict[str, pd.DataFrame], config: dict) -> dict:
         "answer": answer_first(marts, focus, focus_name, config),
         "how_sure": how_sure_section(marts, focus, focus_name),
         "whatif": _whatif(marts, focus, focus_name),
+        "release_diff": _release_diff(marts),
     }
 
 
@@ -282,6 +284,12 @@ def _whatif(marts, focus: str, focus_name: str):
     from pipelines.publish.report.whatif import whatif_section
 
     return whatif_section(marts, focus, focus_name)
+
+
+def _release_diff(marts) -> dict:
+    from pipelines.publish.report.changes import release_diff_context
+
+    return release_diff_context(marts)
 
 
 def render(context: dict) -> str:

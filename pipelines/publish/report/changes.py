@@ -1,0 +1,65 @@
+"""The report section "What changed since the last release", from mart_release_diff (numbers read, never typed)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+LABELS = {"data_revision": "data revisions", "new_period": "new periods", "coverage": "coverage",
+          "method_config": "method or configuration", "relative": "other countries' data (normalisation)",
+          "unattributed": "not attributed to a cell (screening, re-weighting)"}
+TOP_CELLS = 10
+
+
+def num(value) -> str:
+    """As the rest of the report prints numbers (report.build.num), kept here so neither imports the other."""
+    if value is None or pd.isna(value):
+        return "–"
+    value = float(value)
+    if abs(value) >= 10_000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def rank(value) -> str:
+    return "–" if value is None or pd.isna(value) else str(int(round(float(value))))
+
+
+def _points(value) -> str:
+    return "–" if value is None or pd.isna(value) else f"{float(value):+.2f}"
+
+
+def release_diff_context(marts: dict[str, pd.DataFrame]) -> dict:
+    diff = marts.get("mart_release_diff")
+    if diff is None or diff.empty:
+        return {"old_release": None, "scores": [], "cells": [], "peers": []}
+    parts = diff[diff["row_kind"] == "attribution"]
+    scores = []
+    for r in diff[diff["row_kind"] == "score"].itertuples():
+        moved = parts[(parts["level"] == r.level) & (parts["contribution"].abs() >= 0.005)]
+        scores.append({
+            "level": r.level, "old": num(r.old_score), "new": num(r.new_score), "delta": _points(r.score_delta),
+            "rank": f"{rank(r.old_rank)} → {rank(r.new_rank)}",
+            "why": "; ".join(f"{LABELS.get(a.change_type, a.change_type)} {_points(a.contribution)}"
+                             for a in moved.itertuples()) or "no change",
+        })
+    cells = diff[diff["row_kind"] == "cell"].sort_values("contribution_rank").head(TOP_CELLS)
+    return {
+        "old_release": str(diff["old_release"].dropna().iloc[0]) if diff["old_release"].notna().any() else None,
+        "scores": scores,
+        "cells": [{
+            "indicator": c.indicator_label or c.indicator_key, "pillar": c.level,
+            "change": LABELS.get(c.change_type, c.change_type),
+            "old": f"{num(c.old_value)} ({c.old_period or '–'})", "new": f"{num(c.new_value)} ({c.new_period or '–'})",
+            "contribution": _points(c.contribution),
+            "lineage": f"{c.new_raw_file or c.old_raw_file} row {c.new_raw_row or c.old_raw_row}",
+        } for c in cells.itertuples()],
+        "n_cells": int((diff["row_kind"] == "cell").sum()),
+        "peers": [{"iso3": p.iso3, "level": p.level, "rank": f"{rank(p.old_rank)} → {rank(p.new_rank)}",
+                   "move": p.peer_move} for p in diff[diff["row_kind"] == "peer"].itertuples()],
+    }
