@@ -33,6 +33,8 @@ def mart_release_diff(project: ProjectPaths) -> dg.MaterializeResult:
 
     with project.build_warehouse() as connection:
         rows = build_release_diff(connection, project.paths().marts_dir, load_peer_config().focus_country)
+        if not rows:  # a core-only build makes no diff (release_diff.build_release_diff)
+            return dg.MaterializeResult(metadata={"dagster/row_count": 0})
         preview = connection.execute("SELECT * FROM mart_release_diff WHERE row_kind = 'score'").df()
     return dg.MaterializeResult(metadata={"dagster/row_count": rows,
                                           "preview": dg.MetadataValue.md(preview.to_markdown(index=False))})

@@ -93,20 +93,22 @@ def rank_sensitivity(latest, ref_framework, ref_pillars, universe, groups, focus
                      settings) -> dict[str, pd.DataFrame]:
     """Sobol indices, rank by method choice and rank without each indicator, for the focus country; empty tables
     when the nominal index does not score it."""
-    from pipelines.model.index_build import method_framework, scorable, wide_latest
+    from pipelines.model.index_build import censored_bounds, domains, method_framework, scorable, wide_latest
     from pipelines.model.method.sensitivity import indicator_removal, sobol_rank_sensitivity
 
     empty = {name: _typed(name) for name in ("int_audit_sobol", "int_audit_choices", "int_audit_removal")}
     framework = method_framework(ref_framework, ref_pillars)
-    values = wide_latest(latest, universe, list(ref_framework["key"]))
-    if focus not in values.index or not scorable(values, framework, method_config)[0]:
+    keys = list(ref_framework["key"])
+    values, bounds = wide_latest(latest, universe, keys), censored_bounds(latest, universe, keys)
+    fact_domains = domains(ref_framework)  # fed as score_index feeds run_pipeline
+    if focus not in values.index or not scorable(values, framework, method_config, bounds)[0]:
         return empty
     groups = groups.reindex(values.index)
     try:
-        removal = indicator_removal(values, framework, method_config, focus, groups)
+        removal = indicator_removal(values, framework, method_config, focus, groups, bounds, fact_domains)
     except ValueError:  # screened out by the nominal index: nothing to explain
         return empty
-    result = sobol_rank_sensitivity(values, framework, method_config, focus, groups, settings)
+    result = sobol_rank_sensitivity(values, framework, method_config, focus, groups, settings, bounds, fact_domains)
     summary = result.outputs.rename(columns={c: f"output_{c}" for c in ("nominal", "mean", "median", "p05", "p95")})
     sobol = result.indices.merge(summary[["output", "output_nominal", "output_mean", "output_median", "output_p05",
                                           "output_p95", "n_runs"]], on="output")

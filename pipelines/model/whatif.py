@@ -114,20 +114,35 @@ class Inputs:
     config: object  # MethodConfig
     groups: pd.Series  # iso3 -> imputation group
     focus: str
+    bounds: pd.DataFrame | None = None  # iso3 x key: censoring bounds (index_build.censored_bounds)
+    domains: pd.Series | None = None  # key -> continuous | binary | year (index_build.domains)
 
 
 def pipeline_inputs(latest, ref_framework, ref_pillars, universe, groups, config, focus) -> Inputs:
-    from pipelines.model.index_build import method_framework, wide_latest
+    from pipelines.model.index_build import censored_bounds, domains, method_framework, wide_latest
 
-    values = wide_latest(latest, universe, list(ref_framework["key"]))
-    return Inputs(values, method_framework(ref_framework, ref_pillars), config, groups.reindex(values.index), focus)
+    keys = list(ref_framework["key"])
+    values = wide_latest(latest, universe, keys)
+    return Inputs(values, method_framework(ref_framework, ref_pillars), config, groups.reindex(values.index), focus,
+                  censored_bounds(latest, universe, keys), domains(ref_framework))
+
+
+def _copies_of(frame_or_series, copies: dict):
+    """Extend bounds (columns) or domains (index) with each what-if copy's original indicator."""
+    if frame_or_series is None:
+        return None
+    if isinstance(frame_or_series, pd.Series):
+        return pd.concat([frame_or_series, pd.Series({c: frame_or_series.get(k) for c, k in copies.items()})])
+    return frame_or_series.assign(**{c: frame_or_series[k] for c, k in copies.items()})
 
 
 def _run(inputs: Inputs, values: pd.DataFrame, mc: bool = False):
+    """run_pipeline fed exactly as index_build.score_index feeds it (censoring bounds and domains included)."""
     from pipelines.model.method import run_pipeline
 
     config = inputs.config if mc else replace(inputs.config, mc_draws=0)
-    return run_pipeline(values, inputs.framework, config, groups=inputs.groups)
+    return run_pipeline(values, inputs.framework, config, groups=inputs.groups, upper_bounds=inputs.bounds,
+                        domains=inputs.domains)
 
 
 def _with_moves(values: pd.DataFrame, focus: str, moves) -> pd.DataFrame:
@@ -202,9 +217,10 @@ class Rescorer:
         config = inputs.config
         imputed = result.imputed
         if config.imputation == "none":
-            from pipelines.model.method.imputation import impute
+            from pipelines.model.method.imputation import impute_with_methods
 
-            imputed, _ = impute(result.treated, "group_median", inputs.groups, result.framework)
+            imputed = impute_with_methods(result.treated, "group_median", inputs.groups, result.framework,
+                                          domains=inputs.domains)[0]
         return variants(result.treated, imputed, result.framework, config.mc_choices, self.scenario)
 
     # re-scored columns of candidate moves: all of them in one pipeline run
@@ -227,7 +243,13 @@ class Rescorer:
         fw = self.baseline.framework
         rows = fw.indicators.loc[[m.key for m in todo]].set_axis(pd.Index(names, name=fw.indicators.index.name))
         framework = replace(fw, indicators=pd.concat([fw.indicators, rows]))
+        copied = {name: m.key for name, m in zip(names, todo)}
+        bounds = _copies_of(self.inputs.bounds, copied)
+        if bounds is not None:
+            bounds = bounds.reindex(base.index)
+            bounds.loc[self.inputs.focus, list(copied)] = np.nan  # the moved value is observed
         inputs = replace(self.inputs, framework=framework, groups=self.inputs.groups.reindex(base.index),
+                         bounds=bounds, domains=_copies_of(self.inputs.domains, copied),
                          config=replace(self.inputs.config, min_indicator_coverage=0.0, min_country_coverage=0.0,
                                         min_pillars=0))
         result = _run(inputs, wide)
@@ -609,7 +631,7 @@ def focus_what_if(*, latest, ref_framework, ref_pillars, universe, groups, confi
     from pipelines.model.index_build import scorable
 
     inputs = pipeline_inputs(latest, ref_framework, ref_pillars, universe, groups, config, focus)
-    if focus not in inputs.values.index or not scorable(inputs.values, inputs.framework, config)[0]:
+    if focus not in inputs.values.index or not scorable(inputs.values, inputs.framework, config, inputs.bounds)[0]:
         return empty_tables()  # a partial build (e.g. one source) scores no index: nothing to move
     rescorer = Rescorer(inputs)
     if focus not in rescorer.countries:

@@ -50,7 +50,14 @@ def build_release_diff(connection, marts_dir: Path, focus: str) -> int:
     from pipelines.base.warehouse import transaction
 
     new = connection.execute("SELECT current_database()").fetchone()[0]
+    if missing := _missing_tables(connection, new):
+        # a build of the core layers only (`--select`) makes no index marts: nothing to compare, no diff to publish
+        with transaction(connection):
+            connection.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        return 0
     published = published_release(marts_dir)
+    if published is not None and _missing_tables(connection, None, published[1]):
+        published = None  # the last release has no index marts (a core-only publish): compare with nothing
     attached = False
     try:
         if published is not None:
@@ -69,6 +76,28 @@ def build_release_diff(connection, marts_dir: Path, focus: str) -> int:
         if attached:
             connection.execute("DETACH _last_release")
     return connection.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+
+
+def tables_read() -> set[str]:
+    """The tables sql/marts/mart_release_diff.sql reads from each side."""
+    import re
+
+    from pipelines.base.warehouse import sql_text
+
+    return set(re.findall(rf"{NEW}\.(\w+)", sql_text("marts", TABLE)))
+
+
+def _missing_tables(connection, catalog: str | None, path: Path | None = None) -> set[str]:
+    """Tables the diff reads that `catalog` (or the DuckDB file at `path`) does not hold."""
+    if path is not None:
+        import duckdb
+
+        with duckdb.connect(str(path), read_only=True) as other:
+            held = {r[0] for r in other.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    else:
+        held = {r[0] for r in connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [catalog]).fetchall()}
+    return tables_read() - held
 
 
 def _quoted(path: Path) -> str:

@@ -33,10 +33,10 @@ import pandas as pd
 from pipelines.model.method.aggregation import METHODS as AGGREGATIONS
 from pipelines.model.method.framework import Framework, as_framework, check_columns
 from pipelines.model.method.imputation import METHODS as IMPUTATIONS
-from pipelines.model.method.imputation import impute
+from pipelines.model.method.imputation import impute_with_methods
 from pipelines.model.method.normalisation import METHODS as NORMALISATIONS
 from pipelines.model.method.normalisation import normalise
-from pipelines.model.method.outliers import treat_outliers
+from pipelines.model.method.outliers import treat_bounds, treat_outliers, untreated_record
 from pipelines.model.method.screening import screen_countries, screen_indicators
 from pipelines.model.method.uncertainty import rank_draws, score_draws
 from pipelines.model.method.weights import compute_weights
@@ -148,8 +148,14 @@ class Preprocessor:
     group-median imputation and every normalisation work column by column, so they are computed once per
     country set for all indicators; the indicator set only selects columns."""
 
-    def __init__(self, values: pd.DataFrame, framework: Framework, config, groups: pd.Series | None):
+    def __init__(self, values: pd.DataFrame, framework: Framework, config, groups: pd.Series | None,
+                 upper_bounds: pd.DataFrame | None = None, domains: pd.Series | None = None):
         self.values, self.framework, self.config, self.groups = values, framework, config, groups
+        # censored cells and fact domains, as run_pipeline takes them: screening counts a censored cell as
+        # observed, imputation keeps it inside its bound and never fills a 0/1 fact or a year
+        self.bounds = None if upper_bounds is None else upper_bounds.reindex_like(values)
+        self.known = None if self.bounds is None else self.bounds.notna() & values.isna()
+        self.domains = domains
         self.pillars = framework.pillars
         self._memo: dict = {}
 
@@ -165,22 +171,37 @@ class Preprocessor:
     def screened(self, threshold: float) -> tuple[tuple, tuple]:
         """(countries, indicators) kept at this indicator-coverage threshold (country rules nominal)."""
         def compute():
-            kept, _ = screen_indicators(self.values, threshold)
+            kept, _ = screen_indicators(self.values, threshold, self.known)
             kept, _ = screen_countries(kept, self.subset(kept.columns), self.config.min_country_coverage,
-                                       self.config.min_pillars)
+                                       self.config.min_pillars, self.known)
             return tuple(kept.index), tuple(kept.columns)
         return self._cached(("screened", threshold), compute)
 
     def treated(self, countries: tuple, outliers: bool) -> pd.DataFrame:
         """Every indicator for these countries, outliers treated or not (treatment is per indicator)."""
+        return self._treated_and_record(countries, outliers)[0]
+
+    def _treated_and_record(self, countries: tuple, outliers: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
         def compute():
             frame = self.values.loc[list(countries)]
             if not outliers:
-                return frame.astype(float)
+                return frame.astype(float), untreated_record(frame)
             c = self.config
             return treat_outliers(frame, c.skew_threshold, c.kurtosis_threshold, c.winsorise_max,
-                                  c.outlier_fallback)[0]
+                                  c.outlier_fallback)
         return self._cached(("treated", countries, outliers), compute)
+
+    def bounds_of(self, countries: tuple, outliers: bool) -> pd.DataFrame | None:
+        """The censoring bounds of these countries' censored cells, on the treated scale (as run_pipeline)."""
+        if self.bounds is None:
+            return None
+
+        def compute():
+            raw = self.values.loc[list(countries)]
+            treated, record = self._treated_and_record(countries, outliers)
+            bounds = self.bounds.loc[list(countries)].where(raw.isna())
+            return treat_bounds(bounds, raw, record) if outliers else bounds
+        return self._cached(("bounds", countries, outliers), compute)
 
     def normalised(self, countries: tuple, indicators: tuple, outliers: bool, imputation: str,
                    normalisation: str) -> pd.DataFrame:
@@ -191,7 +212,9 @@ class Preprocessor:
             treated = self.treated(countries, outliers)
             cols = list(treated.columns if scope is None else scope)
             groups = None if self.groups is None else self.groups.reindex(treated.index)
-            return impute(treated[cols], imputation, groups, self.subset(cols))[0]
+            bounds = self.bounds_of(countries, outliers)
+            return impute_with_methods(treated[cols], imputation, groups, self.subset(cols), domains=self.domains,
+                                       upper_bounds=None if bounds is None else bounds[cols])[0]
 
         def compute():
             frame = self._cached(("filled", countries, scope, outliers, imputation), filled)
@@ -310,7 +333,8 @@ def _quantiles(y: np.ndarray) -> dict:
 
 
 def sobol_rank_sensitivity(values: pd.DataFrame, framework, config, focus: str, groups: pd.Series | None = None,
-                           settings: SensitivityConfig = SensitivityConfig()) -> SensitivityResult:
+                           settings: SensitivityConfig = SensitivityConfig(), upper_bounds: pd.DataFrame | None = None,
+                           domains: pd.Series | None = None) -> SensitivityResult:
     """Sobol indices of the focus country's composite rank and of the median absolute rank shift of all
     countries, with respect to each input in INPUTS. `values`: iso3 x indicator, latest denominated values
     BEFORE screening (the input of run_pipeline); `config`: the nominal MethodConfig."""
@@ -319,7 +343,7 @@ def sobol_rank_sensitivity(values: pd.DataFrame, framework, config, focus: str, 
     fw = fw.subset(values.columns)
     if focus not in values.index:
         raise ValueError(f"focus country {focus} is not among the countries scored")
-    pre = Preprocessor(values.astype(float), fw, config, groups)
+    pre = Preprocessor(values.astype(float), fw, config, groups, upper_bounds, domains)
     names = [*DISCRETE_INPUTS, *(f"weight:{i}" for i in values.columns), *(f"weight:{p}" for p in pre.pillars)]
     problem = salib_problem(names, [*DISCRETE_INPUTS, *["weights"] * (len(names) - len(DISCRETE_INPUTS))])
     sample = sobol_sample(problem, settings.base_samples, settings.seed)
@@ -363,8 +387,8 @@ def level_table(runs: pd.DataFrame, settings: SensitivityConfig) -> pd.DataFrame
 
 # --- one indicator left out at a time --------------------------------------------------------------------------
 
-def indicator_removal(values: pd.DataFrame, framework, config, focus: str,
-                      groups: pd.Series | None = None) -> pd.DataFrame:
+def indicator_removal(values: pd.DataFrame, framework, config, focus: str, groups: pd.Series | None = None,
+                      upper_bounds: pd.DataFrame | None = None, domains: pd.Series | None = None) -> pd.DataFrame:
     """The focus country's composite rank and score with each indicator of the (screened) index removed in turn,
     the rest of the method nominal: what run_pipeline gives on the nominal index's countries without that
     indicator. The countries stay those the nominal index scores (screening is not redone, so a rank moves because
@@ -372,7 +396,7 @@ def indicator_removal(values: pd.DataFrame, framework, config, focus: str,
     Also the median absolute rank shift of all countries."""
     fw = as_framework(framework)
     check_columns(values, fw)
-    pre = Preprocessor(values.astype(float), fw.subset(values.columns), config, groups)
+    pre = Preprocessor(values.astype(float), fw.subset(values.columns), config, groups, upper_bounds, domains)
     countries, indicators = pre.screened(float(config.min_indicator_coverage))
     if focus not in countries:
         raise ValueError(f"focus country {focus} is not scored by the nominal index")
