@@ -80,7 +80,8 @@ def test_every_peer_group_trend_and_source_has_its_section(report, published_db)
     for heading in ("Composite ranking", "against each peer group", "Trends", "Concordance", "Sources and caveats"):
         assert heading in report
     # charts: the composite, one pillar chart per group, one trend chart per indicator
-    assert report.count("<svg") == 1 + len(groups) + len(load_report_config()["trend_indicators"])
+    whatif_chart = int('id="whatif-chart"' in report)  # the "What would move" section's chart
+    assert report.count("<svg") == 1 + len(groups) + len(load_report_config()["trend_indicators"]) + whatif_chart
 
 
 def test_report_is_self_contained(report):

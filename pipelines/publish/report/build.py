@@ -283,7 +283,7 @@ def report_context(marts: dict[str, pd.DataFrame], config: dict) -> dict:
 def _whatif(marts, focus: str, focus_name: str):
     from pipelines.publish.report.whatif import whatif_section
 
-    return whatif_section(marts, focus, focus_name)
+    return whatif_section(marts, focus, focus_name, {"num": num, "rank": rank, "band": band, "text": _text})
 
 
 def _release_diff(marts) -> dict:

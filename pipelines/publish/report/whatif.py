@@ -46,27 +46,27 @@ def gain_chart(best: pd.DataFrame, focus_name: str):
               "(red dashes: today; grey area: today's 90% band)")
 
 
-def _text(value) -> str:
-    from pipelines.publish.report.build import _text as text
+_FORMATS: dict = {}  # num, rank, band, text: report.build's formatters, handed over by whatif_section's caller
 
-    return text(value)
+
+def _text(value) -> str:
+    return _FORMATS["text"](value)
 
 
 def _rank(value) -> str:
-    from pipelines.publish.report.build import rank
-
-    return rank(value)
+    return _FORMATS["rank"](value)
 
 
 def _num(value) -> str:
-    from pipelines.publish.report.build import num
-
-    return num(value)
+    return _FORMATS["num"](value)
 
 
-def whatif_section(marts: dict[str, pd.DataFrame], focus: str, focus_name: str) -> dict | None:
+def whatif_section(marts: dict[str, pd.DataFrame], focus: str, focus_name: str, formats: dict) -> dict | None:
+    """`formats`: the report's num, rank, band and text formatters (passed in: report.build imports this module)."""
     from pipelines.publish.report import charts
-    from pipelines.publish.report.build import band
+
+    _FORMATS.update(formats)
+    band = formats["band"]
 
     what_if = marts["mart_focus_what_if"]
     what_if = what_if[what_if["focus_iso3"] == focus]
