@@ -154,7 +154,7 @@ def _row_rule_counts(connection, name: str, compiled, missing) -> dict[int, int 
         columns = ", ".join(f"count_if({rule.failing}) AS c{i}" for i, rule in selected.items())
         params = {k: v for rule in selected.values() for k, v in rule.params.items()}
         values = connection.execute(f"SELECT {columns} FROM {name} AS t", params).fetchone()
-        return dict(zip(selected, (int(v) for v in values)))
+        return dict(zip(selected, (int(v or 0) for v in values)))  # count_if over no rows is NULL
 
     try:
         return count(rules)

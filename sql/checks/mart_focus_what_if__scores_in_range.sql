@@ -2,7 +2,7 @@
 -- distance_to_frontier), ranks within 1..the number of scored countries, bands ordered.
 WITH scored AS (SELECT count(*) AS n FROM mart_composite_index WHERE rank IS NOT NULL),
 bounded AS (
-    SELECT value IN ('min_max', 'percentile_rank', 'distance_to_frontier') AS is_0_100
+    SELECT trim(value, '"') IN ('min_max', 'percentile_rank', 'distance_to_frontier') AS is_0_100
     FROM dim_method_settings WHERE setting = 'normalisation'
 )
 SELECT scope || ':' || item || ':' || group_id || ':' || level AS row_id, score, rank, rank_p05, rank_p95
