@@ -167,3 +167,31 @@ def test_without_mirror_or_network_the_build_stops_at_once_with_one_line(tmp_pat
     assert len(lines) <= 3, lines
     assert "network is unreachable" in result.stderr and "AI_READINESS_MIRROR" in result.stderr
     assert "--pinned" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_loopback_http_live_url_is_accepted_only_where_fetch_would_request_it(tmp_path, monkeypatch):
+    """The loopback publisher of tests/test_scheduled_live.py: plain http to 127.0.0.1 needs
+    AI_READINESS_ALLOW_LOCAL_HTTP=1 (fetch's own rule); http to any other host never passes."""
+    import yaml
+
+    from tests.conftest import PROJECT_ROOT
+
+    def registry_with(url: str) -> Path:
+        folder = tmp_path / str(abs(hash(url)))
+        folder.mkdir()
+        doc = yaml.safe_load((PROJECT_ROOT / "config" / "sources" / "owid_ai.yaml").read_text(encoding="utf-8"))
+        first = next(iter(doc["live"]["files"]))
+        doc["live"]["files"][first]["url"] = url
+        (folder / "owid_ai.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        return folder
+
+    monkeypatch.delenv("AI_READINESS_SOURCES", raising=False)
+    monkeypatch.delenv("AI_READINESS_ALLOW_LOCAL_HTTP", raising=False)
+    loopback = registry_with("http://127.0.0.1:8765/grapher/x.csv")
+    with pytest.raises(ValueError, match="must be https"):
+        load_registry(loopback)
+    monkeypatch.setenv("AI_READINESS_ALLOW_LOCAL_HTTP", "1")  # a refused load is not cached
+    loaded = load_registry(loopback)
+    assert any(f.live_url == "http://127.0.0.1:8765/grapher/x.csv" for f in loaded["owid_ai"].files)
+    with pytest.raises(ValueError, match="must be https"):
+        load_registry(registry_with("http://example.com/grapher/x.csv"))

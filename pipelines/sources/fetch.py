@@ -25,11 +25,11 @@ from tenacity import Retrying, before_sleep_log, retry_if_exception, stop_after_
 from pipelines.base.errors import ChecksumMismatch, FetchError
 from pipelines.base.faults import crash_point
 from pipelines.base.settings import MIRROR_ENV
-from pipelines.sources.registry import RawFile, Source
+from pipelines.sources.registry import ALLOW_LOCAL_HTTP_ENV, RawFile, Source
 
 log = logging.getLogger(__name__)
 
-ALLOW_LOCAL_HTTP_ENV = "AI_READINESS_ALLOW_LOCAL_HTTP"
+
 HTTP_LIMITS_ENV = "AI_READINESS_HTTP_LIMITS"
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _CHUNK = 1 << 16

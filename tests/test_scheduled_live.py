@@ -1,0 +1,215 @@
+"""The scheduled pipeline against a loopback "publisher" (127.0.0.1), end to end: a first live build from
+publisher-format responses built from the mirror files, a weekly upstream check that sees nothing new (conditional
+requests answered 304), then a second vintage in which one of Japan's values is revised and a new year appears.
+The weekly check (run with Dagster's build_schedule_context in a fresh process, tests/scheduled_tick.py) detects
+it, the run it requests snapshots, validates and publishes it, and mart_release_diff attributes Japan's move to
+that revision and that new period, with lineage.
+
+Two sources keep it short (AI_READINESS_SOURCES=owid_ai,worldbank_wdi, enough for a composite score): OWID grapher
+CSVs at their live endpoints, the World Bank files as raw files at their pinned URLs (a temp registry marks WDI
+`live: none`, so the weekly check leaves it alone and only OWID and its dependants rerun).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from tests.conftest import PROJECT_ROOT
+
+OWID, WDI = "owid_ai", "worldbank_wdi"
+BILLS = "raw/cumulative-number-artificial-intelligence-bills-passed.csv"  # ai_bills_passed, no denominator
+PUBLICATIONS = "raw/annual-scholarly-publications-on-artificial-intelligence.csv"  # ai_publications_per_million
+BILLS_JAPAN = b"Japan,JPN,2023,4\n"
+PUBLICATIONS_JAPAN_LAST = b"Japan,JPN,2023,10908\n"
+
+
+class _Publisher(BaseHTTPRequestHandler):
+    """Serves app.files[path]; ETag (sha256 of the body) and Last-Modified, 304 to a matching If-None-Match."""
+
+    def do_HEAD(self):  # noqa: N802 (http.server API)
+        self._answer(body=False)
+
+    def do_GET(self):  # noqa: N802
+        self._answer(body=True)
+
+    def _answer(self, body: bool):
+        app = self.server.app
+        app.requests.append((self.command, self.path, self.headers.get("If-None-Match")))
+        content = app.files.get(self.path)
+        if content is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        etag = f'"{hashlib.sha256(content).hexdigest()[:20]}"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Length", str(len(content)))
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", email.utils.formatdate(app.modified[self.path], usegmt=True))
+        self.end_headers()
+        if body:
+            self.wfile.write(content)
+
+    def log_message(self, *args):
+        pass
+
+
+class _App:
+    def __init__(self):
+        self.files: dict[str, bytes] = {}
+        self.modified: dict[str, float] = {}
+        self.requests: list[tuple] = []
+
+    def serve(self, path: str, content: bytes, modified: float = 1.7e9):
+        self.files[path], self.modified[path] = content, modified
+
+
+@pytest.fixture(scope="module")
+def publisher():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Publisher)
+    server.app = _App()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _registry(root: Path, base: str, mirror_dir: Path, app: _App) -> Path:
+    """config/sources with OWID's live URLs and WDI's pinned URLs on the loopback publisher."""
+    registry = root / "registry"
+    registry.mkdir()
+    for path in (PROJECT_ROOT / "config" / "sources").glob("*.yaml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        sid = doc["source_id"]
+        if sid == OWID:
+            for file_path, spec in doc["live"]["files"].items():
+                route = f"/grapher/{Path(file_path).name}"
+                spec["url"] = base + route
+                app.serve(route, (mirror_dir / OWID / file_path).read_bytes())
+            for entry in doc["files"]:  # files without a live endpoint come from their (pinned) raw URL
+                if entry["path"] not in doc["live"]["files"]:
+                    route = f"/raw/{OWID}/{entry['path']}"
+                    entry["url"] = base + route
+                    app.serve(route, (mirror_dir / OWID / entry["path"]).read_bytes())
+        elif sid == WDI:
+            doc["live"] = {"status": "none", "reason": "test: World Bank files from their pinned raw URLs"}
+            for entry in doc["files"]:
+                route = f"/raw/{WDI}/{entry['path']}"
+                entry["url"] = base + route
+                app.serve(route, (mirror_dir / WDI / entry["path"]).read_bytes())
+        (registry / path.name).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return registry
+
+
+def _env(root: Path, registry: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "AI_READINESS_MIRROR")}
+    env.update({"AI_READINESS_DATA_DIR": str(root / "data"), "AI_READINESS_REGISTRY_DIR": str(registry),
+                "AI_READINESS_SOURCES": f"{OWID},{WDI}", "AI_READINESS_ALLOW_LOCAL_HTTP": "1",
+                "AI_READINESS_LOG_LEVEL": "WARNING", "HOME": str(root)})
+    return env
+
+
+def _tick(env: dict) -> dict:
+    result = subprocess.run([sys.executable, "-m", "tests.scheduled_tick"], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _query(data_dir: Path, sql: str):
+    with duckdb.connect(str(data_dir / "marts" / "ai_readiness.duckdb"), read_only=True) as connection:
+        return connection.execute(sql).df()
+
+
+def test_the_weekly_check_publishes_a_new_vintage_and_the_diff_explains_japans_move(publisher, mirror_dir,
+                                                                                      tmp_path):
+    app = publisher.app
+    base = f"http://127.0.0.1:{publisher.server_address[1]}"
+    registry = _registry(tmp_path, base, mirror_dir, app)
+    env = _env(tmp_path, registry)
+    data_dir = tmp_path / "data"
+
+    first = subprocess.run([sys.executable, "-m", "pipelines.cli", "build"], cwd=PROJECT_ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-4000:]
+    first_release = (data_dir / "marts" / "current").resolve().name
+    assert any(path.startswith("/grapher/") for _, path, _ in app.requests)
+
+    # nothing new at the publisher: every OWID endpoint answers the conditional request with 304, no run
+    app.requests.clear()
+    quiet = _tick(env)
+    assert "skipped" in quiet, quiet
+    heads = [r for r in app.requests if r[0] == "HEAD"]
+    assert heads and all(r[1].startswith("/grapher/") and r[2] for r in heads)  # If-None-Match sent, WDI not probed
+    assert not any(r[0] == "GET" for r in app.requests)
+
+    # the second vintage: Japan's bills count revised, a new year of Japan's AI publications
+    bills_route, publications_route = f"/grapher/{Path(BILLS).name}", f"/grapher/{Path(PUBLICATIONS).name}"
+    bills, publications = app.files[bills_route], app.files[publications_route]
+    assert bills.count(BILLS_JAPAN) == 1 and publications.count(PUBLICATIONS_JAPAN_LAST) == 1
+    app.serve(bills_route, bills.replace(BILLS_JAPAN, b"Japan,JPN,2023,6\n"), modified=1.8e9)
+    app.serve(publications_route, publications.replace(
+        PUBLICATIONS_JAPAN_LAST, PUBLICATIONS_JAPAN_LAST + b"Japan,JPN,2024,11500\n"), modified=1.8e9)
+    new_publications_row = publications[: publications.index(PUBLICATIONS_JAPAN_LAST)].count(b"\n") + 2
+
+    ran = _tick(env)
+
+    assert ran.get("changed") == [OWID], ran
+    assert ran["success"] and ran["published"], ran
+    assert f"raw_{OWID}" in ran["assets"] and f"raw_{WDI}" not in ran["assets"]  # the changed source and dependants
+    release = (data_dir / "marts" / "current").resolve().name
+    assert release != first_release
+
+    # snapshots of the new vintage: both changed files, with the publisher's validators, published
+    listed = subprocess.run([sys.executable, "-m", "pipelines.cli", "vintages", OWID], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    for path in (BILLS, PUBLICATIONS):
+        [line] = [ln for ln in listed.stdout.splitlines() if path in ln]
+        assert "published" in line and release in line
+
+    diff = _query(data_dir, "SELECT * FROM mart_release_diff")
+    assert set(diff["old_release"]) == {first_release}
+    cells = diff[(diff["row_kind"] == "cell") & (diff["iso3"] == "JPN")]
+    [revision] = cells[cells["indicator_key"] == "ai_bills_passed"].to_dict("records")
+    assert revision["change_type"] == "data_revision"
+    assert (revision["old_value"], revision["new_value"]) == (4, 6)
+    assert revision["old_period"] == revision["new_period"] == "2023"
+    assert revision["new_raw_file"] == f"{OWID}/{BILLS}"
+    assert revision["new_raw_sha256"] == hashlib.sha256(app.files[bills_route]).hexdigest()
+    [period] = cells[cells["indicator_key"] == "ai_publications_per_million"].to_dict("records")
+    assert period["change_type"] == "new_period"
+    assert (period["old_period"], period["new_period"]) == ("2023", "2024")
+    assert period["new_raw_file"] == f"{OWID}/{PUBLICATIONS}" and period["new_raw_row"] == str(new_publications_row)
+    assert set(cells["indicator_key"]) == {"ai_bills_passed", "ai_publications_per_million"}  # nothing else moved
+
+    # Japan's composite moved, and the attribution rows add up to that move: revisions and new periods only
+    attribution = diff[diff["row_kind"] == "attribution"]
+    composite = diff[(diff["row_kind"] == "score") & (diff["level"] == "composite")]
+    assert len(composite) == 1 and composite["score_delta"].iloc[0] != 0
+    for level, group in attribution.groupby("level"):
+        score = diff[(diff["row_kind"] == "score") & (diff["level"] == level)].iloc[0]
+        assert group["contribution"].sum() == pytest.approx(score["score_delta"], abs=1e-9)
+    moved = attribution[(attribution["level"] == "composite") & (attribution["contribution"].abs() > 1e-12)]
+    assert set(moved["change_type"]) == {"data_revision", "new_period"}, moved[["change_type", "contribution"]]
