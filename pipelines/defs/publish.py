@@ -51,12 +51,11 @@ def mart_release_diff(project: ProjectPaths) -> dg.MaterializeResult:
 def published_marts(project: ProjectPaths) -> dg.MaterializeResult:
     from pipelines.defs.validation import audited_check_keys
     from pipelines.publish.release import publish
-
-    paths = project.paths()
-    counts = publish(paths.build_warehouse, paths.marts_dir, required_checks=audited_check_keys())
     from pipelines.sources.registry import load_registry
     from pipelines.sources.vintages import mark_published
 
+    paths = project.paths()
+    counts = publish(paths.build_warehouse, paths.marts_dir, required_checks=audited_check_keys())
     # the new vintages this release was built from are accepted: the next fetch compares against them
     new_vintages = mark_published(load_registry(), paths.raw_dir, (paths.marts_dir / "current").resolve().name)
     return dg.MaterializeResult(

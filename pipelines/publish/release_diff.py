@@ -50,22 +50,23 @@ def build_release_diff(connection, marts_dir: Path, focus: str) -> int:
     from pipelines.base.warehouse import transaction
 
     new = connection.execute("SELECT current_database()").fetchone()[0]
-    if missing := _missing_tables(connection, new):
+    if _missing_tables(connection, new):
         # a build of the core layers only (`--select`) makes no index marts: nothing to compare, no diff to publish
         with transaction(connection):
             connection.execute(f"DROP TABLE IF EXISTS {TABLE}")
         return 0
     published = published_release(marts_dir)
-    if published is not None and _missing_tables(connection, None, published[1]):
-        published = None  # the last release has no index marts (a core-only publish): compare with nothing
     attached = False
     try:
         if published is not None:
             connection.execute(f"ATTACH '{_quoted(published[1])}' AS _last_release (READ_ONLY)")
             attached = True
+            if _missing_tables(connection, "_last_release"):
+                published = None  # the last release has no index marts (a core-only publish): compare with nothing
+        if published is not None:
             select = f"SELECT CAST(? AS VARCHAR) AS old_release, * FROM ({diff_sql('_last_release', new)})"
             params = [published[0]]
-        else:  # nothing published yet: the table, with its columns, and no rows
+        else:  # nothing (comparable) published yet: the table, with its columns, and no rows
             select = f"SELECT CAST(? AS VARCHAR) AS old_release, * FROM ({diff_sql(new, new)}) LIMIT 0"
             params = [None]
         with transaction(connection):
@@ -87,16 +88,10 @@ def tables_read() -> set[str]:
     return set(re.findall(rf"{NEW}\.(\w+)", sql_text("marts", TABLE)))
 
 
-def _missing_tables(connection, catalog: str | None, path: Path | None = None) -> set[str]:
-    """Tables the diff reads that `catalog` (or the DuckDB file at `path`) does not hold."""
-    if path is not None:
-        import duckdb
-
-        with duckdb.connect(str(path), read_only=True) as other:
-            held = {r[0] for r in other.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    else:
-        held = {r[0] for r in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [catalog]).fetchall()}
+def _missing_tables(connection, catalog: str) -> set[str]:
+    """Tables the diff reads that the attached `catalog` does not hold."""
+    held = {r[0] for r in connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [catalog]).fetchall()}
     return tables_read() - held
 
 
