@@ -8,6 +8,7 @@ the adapted file (what is parsed) and records the endpoint it came from.
 - worldbank_zip_to_long: the zip's wide `API_` CSV (4 header lines, then `Country Name, Country Code, Indicator Name,
   Indicator Code, 1960, ...`) as the Datahub long CSV the pinned files are (`Country Name,Country Code,Year,Value`,
   CRLF, blank cells dropped, values copied as text: the conversion datasets/world-development-indicators runs).
+- eurostat_sdmx_to_wide: Eurostat's SDMX-CSV (`label=both`) as the wide `;` extracts (pipelines.sources.adapter_eurostat).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from pipelines.base.errors import FetchError
+from pipelines.sources.adapter_eurostat import eurostat_sdmx_to_wide
 
 
 def _zip_member(downloaded: Path, prefix: str, *, source_id: str, file: str) -> bytes:
@@ -69,6 +71,7 @@ def worldbank_zip_to_long(downloaded: Path, out: Path, *, member: str, source_id
 
 
 ADAPTERS = {"worldbank_zip_member": worldbank_zip_member, "worldbank_zip_to_long": worldbank_zip_to_long}
+ADAPTERS["eurostat_sdmx_to_wide"] = eurostat_sdmx_to_wide
 
 
 def adapt(name: str, downloaded: Path, out: Path, options: dict, *, source_id: str, file: str) -> None:
