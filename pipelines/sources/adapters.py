@@ -8,7 +8,7 @@ the adapted file (what is parsed) and records the endpoint it came from.
 - worldbank_zip_to_long: the zip's wide `API_` CSV (4 header lines, then `Country Name, Country Code, Indicator Name,
   Indicator Code, 1960, ...`) as the Datahub long CSV the pinned files are (`Country Name,Country Code,Year,Value`,
   CRLF, blank cells dropped, values copied as text: the conversion datasets/world-development-indicators runs).
-- eurostat_sdmx_to_wide: Eurostat's SDMX-CSV (`label=both`) as the wide `;` extracts (pipelines.sources.adapter_eurostat).
+- eurostat_sdmx_to_wide: Eurostat's SDMX-CSV (`label=both`) as the wide `;` extracts (see adapter_eurostat).
 """
 
 from __future__ import annotations
