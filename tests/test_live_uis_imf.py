@@ -192,3 +192,14 @@ def test_a_malformed_live_response_installs_nothing(source, mirror_dir, tmp_path
             fetch_source(_serve(server, source, bodies), tmp_path, None, policy=FAST)
     assert not (tmp_path / UIS / ICT_F).exists() and vintages.snapshots(tmp_path, UIS) == []
     assert not [p for p in (tmp_path / UIS / "raw").iterdir() if p.name.startswith(".")]  # no temp file left
+
+
+def test_the_uis_apis_hints_beside_records_are_logged_not_fatal(mirror_dir, caplog):
+    pinned = (mirror_dir / UIS / ICT_F).read_bytes()
+    body = json.dumps({"hints": [{"code": "UIS::HINT::002", "message": "geoUnitType is ignored"}],
+                       "records": _records(pinned)}).encode("utf-8")
+    with caplog.at_level("WARNING", logger="pipelines.sources.adapter_uis"):
+        adapted = uis_records_to_export(body, indicator="FOSGP.5T8.F600.F", source_id=UIS, file=ICT_F)
+    assert adapted == pinned
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{UIS}/{ICT_F}: the UIS API's hints for FOSGP.5T8.F600.F: geoUnitType is ignored"]

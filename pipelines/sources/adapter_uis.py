@@ -18,12 +18,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from pathlib import Path
 
 from pipelines.base.errors import FetchError
 
 EXPORT_COLUMNS = ("indicatorId", "geoUnit", "year", "value", "qualifier", "magnitude")
 _CODE_FIELDS = ("qualifier", "magnitude")  # optional: absent or null is an empty field
+
+log = logging.getLogger(__name__)
 
 
 class _Number(str):
@@ -73,11 +76,13 @@ def uis_records_to_export(body: bytes, *, indicator: str, source_id: str, file: 
     """The UIS API's JSON for one indicator as the export CSV (see the module docstring)."""
     document = _load(body, source_id=source_id, file=file)
     records = document["records"]
+    hints = "; ".join(str(h.get("message", h)) if isinstance(h, dict) else str(h)
+                      for h in document.get("hints") or [])  # the API's remarks on the request
     if not records:
-        hints = "; ".join(str(h.get("message", h)) if isinstance(h, dict) else str(h)
-                          for h in document.get("hints") or []) or "none"
-        raise FetchError(f"the UIS API sent no records for {indicator} (hints: {hints})", source_id=source_id,
-                         file=file, row="records", rule="live_non_empty")
+        raise FetchError(f"the UIS API sent no records for {indicator} (hints: {hints or 'none'})",
+                         source_id=source_id, file=file, row="records", rule="live_non_empty")
+    if hints:
+        log.warning("%s/%s: the UIS API's hints for %s: %s", source_id, file, indicator, hints)
     rows = [_export_row(r, i, indicator, source_id=source_id, file=file) for i, r in enumerate(records)]
     rows.sort(key=lambda row: (row[1], row[2]))
     out = io.StringIO()
