@@ -5,7 +5,8 @@ The endpoint (https://api.uis.unesco.org/api/public/documentation/, operation ge
 ``{"hints": [...], "records": [{"indicatorId", "geoUnit", "year", "value", "magnitude", "qualifier"}, ...],
 "indicatorMetadata": [...]}`` for the current default data release (``version`` selects another; ``start`` /
 ``end`` bound the years; ``geoUnitType=NATIONAL`` leaves out regional aggregates, which the export has none of;
-at most 100,000 records per request, one indicator here is under 2,000).
+at most 100,000 records per request, one indicator here is under 2,000). Shape and parameters as used by the
+unesco_reader client (github.com/lpicci96/unesco_reader, api.py and its mock responses); not checked live here.
 
 The export layout is ``indicatorId,geoUnit,year,value,qualifier,magnitude``: one line per record, sorted by
 geoUnit then year, ``\\n`` line ends and none after the last line, null as an empty field, and each number as the
