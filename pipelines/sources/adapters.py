@@ -9,6 +9,8 @@ the adapted file (what is parsed) and records the endpoint it came from.
   Indicator Code, 1960, ...`) as the Datahub long CSV the pinned files are (`Country Name,Country Code,Year,Value`,
   CRLF, blank cells dropped, values copied as text: the conversion datasets/world-development-indicators runs).
 - eurostat_sdmx_to_wide: Eurostat's SDMX-CSV (`label=both`) as the wide `;` extracts (see adapter_eurostat).
+- uis_json_to_export: the UNESCO UIS Data API's JSON records for one indicator as the UIS CSV export
+  (pipelines.sources.adapter_uis).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from pipelines.base.errors import FetchError
 from pipelines.sources.adapter_eurostat import eurostat_sdmx_to_wide
+from pipelines.sources.adapter_uis import uis_json_to_export
 
 
 def _zip_member(downloaded: Path, prefix: str, *, source_id: str, file: str) -> bytes:
@@ -70,8 +73,8 @@ def worldbank_zip_to_long(downloaded: Path, out: Path, *, member: str, source_id
     out.write_bytes(worldbank_wide_to_long(wide, source_id=source_id, file=file))
 
 
-ADAPTERS = {"worldbank_zip_member": worldbank_zip_member, "worldbank_zip_to_long": worldbank_zip_to_long}
-ADAPTERS["eurostat_sdmx_to_wide"] = eurostat_sdmx_to_wide
+ADAPTERS = {"worldbank_zip_member": worldbank_zip_member, "worldbank_zip_to_long": worldbank_zip_to_long,
+            "eurostat_sdmx_to_wide": eurostat_sdmx_to_wide, "uis_json_to_export": uis_json_to_export}
 
 
 def adapt(name: str, downloaded: Path, out: Path, options: dict, *, source_id: str, file: str) -> None:
