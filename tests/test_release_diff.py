@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.publish.release_diff import diff_sql
+from pipelines.publish.release_diff import diff_sql, old_config_catalog
 
 SCORE_COLUMNS = ("iso3 VARCHAR, country VARCHAR, indicator_key VARCHAR, indicator_label VARCHAR, pillar VARCHAR, "
                  "year_used BIGINT, period_used VARCHAR, raw_value DOUBLE, imputed BOOLEAN, normalised_score DOUBLE, "
@@ -48,9 +48,15 @@ def diff():
              [("JPN", 50.0, 3), ("KOR", 52.0, 2), ("USA", 70.0, 1), ("DEU", 45.0, 4)], [("weights", "equal")], "old")
     _release(connection, "new_r", new_cells, [("JPN", "p1", 60.0, 1), ("JPN", "p2", 90.0, 1), ("KOR", "p1", 55.0, 2)],
              [("JPN", 75.0, 1), ("KOR", 52.0, 3), ("USA", 70.0, 2), ("DEU", 45.0, 4)], [("weights", "equal")], "new")
-    frame = connection.execute(diff_sql("old_r", "new_r").replace("$focus", "?"), ["JPN"]).df()
+    frame = _diff(connection)
     connection.close()
     return frame
+
+
+def _diff(connection, old: str = "old_r", new: str = "new_r"):
+    """The diff of two hand-made releases, which hold no inputs to re-score with."""
+    with old_config_catalog(connection, old, new, rescore=False):
+        return connection.execute(diff_sql(old, new).replace("$focus", "?"), ["JPN"]).df()
 
 
 def _cell(frame, key):
@@ -94,5 +100,5 @@ def test_a_method_change_labels_the_cells_it_may_have_moved():
     _release(connection, "old_r", cells, [("JPN", "p1", 40.0, 1)], [("JPN", 40.0, 1)], [("weights", "equal")], "s")
     moved = [("JPN", "a", "p1", "2023", 10.0, False, 45.0, 0.5)]
     _release(connection, "new_r", moved, [("JPN", "p1", 45.0, 1)], [("JPN", 45.0, 1)], [("weights", "pca")], "s")
-    frame = connection.execute(diff_sql("old_r", "new_r").replace("$focus", "?"), ["JPN"]).df()
+    frame = _diff(connection)
     assert _cell(frame, "a")["change_type"] == "method_config"
