@@ -164,7 +164,8 @@ def config_changes(old_settings, old_framework, new_settings, new_framework):
             add(f"framework.pillar_weight.{pillar}", _cell(old_p, pillar, "pillar_expert_weight"),
                 _cell(new_p, pillar, "pillar_expert_weight"), True)
     add("framework.reference_year", _first(old_f, "reference_year"), _first(new_f, "reference_year"), False)
-    return pd.DataFrame(rows, columns=["config_key", "old_value", "new_value", "scoring"]).astype(
+    # object columns: a missing value stays None (pandas 3 would make a str column of NaN)
+    return pd.DataFrame(rows, columns=["config_key", "old_value", "new_value", "scoring"], dtype=object).astype(
         {"scoring": bool})
 
 
@@ -326,7 +327,9 @@ def _focus_of(connection) -> str:
 
 
 def summary_lines(frame, old: str | None, new: str | None) -> list[str]:
-    """The diff in words: each score's move with its attribution, the top cells with lineage, the peers' moves."""
+    """The diff in words: each score's move with its attribution (the method part re-scored with the old
+    configuration, and the rank split the same way), the configuration keys that differ, the top cells with
+    lineage, the peers' moves."""
     if frame.empty:
         return [f"no previous release to compare with{f' ({new})' if new else ''}"]
     lines = [f"release diff {old} -> {new} for {frame['iso3'].iloc[0]}"]
@@ -335,10 +338,14 @@ def summary_lines(frame, old: str | None, new: str | None) -> list[str]:
     for row in scores.itertuples():
         moved = [f"{a.change_type} {a.contribution:+.2f}" for a in parts[parts["level"] == row.level].itertuples()
                  if abs(a.contribution) >= 0.005]
-        rank = "" if row.rank_delta is None or row.rank_delta != row.rank_delta else \
-            f", rank {int(row.old_rank)} -> {int(row.new_rank)}"
+        rank = "" if _missing(row.rank_delta) else f", rank {int(row.old_rank)} -> {int(row.new_rank)}"
         lines.append(f"{row.level}: {_num(row.old_score)} -> {_num(row.new_score)} ({_num(row.score_delta, '+')}"
-                     f"{rank}){': ' + ', '.join(moved) if moved else ''}")
+                     f"{rank}){': ' + ', '.join(moved) if moved else ''}{rank_split(row)}")
+    configs = frame[frame["row_kind"] == "config"]
+    if len(configs):
+        lines.append("configuration changed (method_config above: the new data re-scored with the old one):")
+    for row in configs.itertuples():
+        lines.append(f"  config {config_change_text(row)}")
     for row in frame[frame["row_kind"] == "cell"].head(10).itertuples():
         lines.append(f"  cell {row.indicator_key} [{row.change_type}] {_num(row.old_value)} ({row.old_period}) -> "
                      f"{_num(row.new_value)} ({row.new_period}); composite {row.contribution:+.3f}; "
@@ -349,7 +356,29 @@ def summary_lines(frame, old: str | None, new: str | None) -> list[str]:
     return lines
 
 
+def rank_split(row) -> str:
+    """"; rank: data 20 -> 16, method_config 16 -> 20" for a score row whose configuration part moved the rank."""
+    columns = ("old_rank", "new_rank", "old_config_rank")
+    if not getattr(row, "rescored", False) or any(_missing(getattr(row, c, None)) for c in columns) \
+            or row.old_config_rank == row.new_rank:
+        return ""
+    return (f"; rank: data {int(row.old_rank)} -> {int(row.old_config_rank)}, method_config "
+            f"{int(row.old_config_rank)} -> {int(row.new_rank)}")
+
+
+def config_change_text(row) -> str:
+    """"method.weights equal -> pca (re-scored)" for a config row."""
+    how = "re-scored" if row.rescored else "not re-scored: shapes the values, or no stored configuration"
+    return f"{row.config_key} {row.old_config_value or 'none'} -> {row.new_config_value or 'none'} ({how})"
+
+
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))
+
+
 def _num(value, sign: str = "") -> str:
-    if value is None or value != value:
+    if _missing(value):
         return "none"
     return f"{value:{sign}.4g}"
