@@ -94,7 +94,7 @@ def test_peers_that_crossed_the_focus_country_are_listed(diff):
     assert peers.loc["USA", "peer_move"] == "moved below the focus country"
 
 
-def test_a_method_change_labels_the_cells_it_may_have_moved():
+def test_a_method_change_not_re_scored_labels_the_cells_it_may_have_moved():
     connection = duckdb.connect(":memory:")
     cells = [("JPN", "a", "p1", "2023", 10.0, False, 40.0, 0.5)]
     _release(connection, "old_r", cells, [("JPN", "p1", 40.0, 1)], [("JPN", 40.0, 1)], [("weights", "equal")], "s")
@@ -102,3 +102,12 @@ def test_a_method_change_labels_the_cells_it_may_have_moved():
     _release(connection, "new_r", moved, [("JPN", "p1", 45.0, 1)], [("JPN", 45.0, 1)], [("weights", "pca")], "s")
     frame = _diff(connection)
     assert _cell(frame, "a")["change_type"] == "method_config"
+    # releases alone hold no inputs to re-score with: the key is listed as not re-scored, the cell carries the part
+    [change] = frame[frame["row_kind"] == "config"].to_dict("records")
+    assert (change["config_key"], change["old_config_value"], change["new_config_value"], change["rescored"]) == \
+        ("method.weights", "equal", "pca", False)
+    parts = frame[(frame["row_kind"] == "attribution") & (frame["level"] == "p1")].set_index("change_type")
+    assert parts.loc["method_config", "contribution"] == pytest.approx(5.0)  # a's whole move: p1's only cell
+    assert parts["contribution"].sum() == pytest.approx(5.0) and parts.loc["unattributed", "contribution"] == pytest.approx(0, abs=1e-12)
+    composite = frame[(frame["row_kind"] == "score") & (frame["level"] == "composite")].iloc[0]
+    assert composite["old_config_score"] == composite["new_score"] and not composite["rescored"]
