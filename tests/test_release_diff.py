@@ -108,6 +108,7 @@ def test_a_method_change_not_re_scored_labels_the_cells_it_may_have_moved():
         ("method.weights", "equal", "pca", False)
     parts = frame[(frame["row_kind"] == "attribution") & (frame["level"] == "p1")].set_index("change_type")
     assert parts.loc["method_config", "contribution"] == pytest.approx(5.0)  # a's whole move: p1's only cell
-    assert parts["contribution"].sum() == pytest.approx(5.0) and parts.loc["unattributed", "contribution"] == pytest.approx(0, abs=1e-12)
+    assert parts["contribution"].sum() == pytest.approx(5.0)
+    assert parts.loc["unattributed", "contribution"] == pytest.approx(0, abs=1e-12)
     composite = frame[(frame["row_kind"] == "score") & (frame["level"] == "composite")].iloc[0]
     assert composite["old_config_score"] == composite["new_score"] and not composite["rescored"]

@@ -244,7 +244,8 @@ def _build_score_marts(connection, new: str, tables: dict) -> None:
         with registered(connection, frame) as incoming:
             connection.execute(f"CREATE TABLE {OLD_CONFIG_CATALOG}.main.{identifier(name)} AS SELECT * FROM {incoming}")
     for name in ("int_indicator_latest", "dim_countries"):
-        connection.execute(f"CREATE TABLE {OLD_CONFIG_CATALOG}.main.{name} AS SELECT * FROM {identifier(new)}.main.{name}")
+        connection.execute(f"CREATE TABLE {OLD_CONFIG_CATALOG}.main.{name} AS "
+                           f"SELECT * FROM {identifier(new)}.main.{name}")
     connection.execute(f"USE {OLD_CONFIG_CATALOG}")  # the marts' SQL names its tables unqualified
     try:
         for mart in SCORE_MARTS:

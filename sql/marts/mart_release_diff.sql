@@ -90,7 +90,8 @@ rescored_moves AS (  -- focus cells whose score or weight the configuration chan
     SELECT coalesce(n.pillar, r.pillar) AS pillar
     FROM rescored_cells AS r
     FULL OUTER JOIN new_cells AS n USING (indicator_key)
-    WHERE r.normalised_score IS DISTINCT FROM n.normalised_score OR r.weight_in_pillar IS DISTINCT FROM n.weight_in_pillar
+    WHERE r.normalised_score IS DISTINCT FROM n.normalised_score
+       OR r.weight_in_pillar IS DISTINCT FROM n.weight_in_pillar
        OR r.pillar IS DISTINCT FROM n.pillar
 ),
 method_part AS (  -- new score - score(new data, old config), with the cells it moved
@@ -105,8 +106,8 @@ cell_rows AS (
 ),
 attribution AS (
     SELECT s.level, t.change_type,
-           coalesce(sum(r.contribution), 0) + CASE WHEN t.change_type = 'method_config' THEN max(m.contribution) ELSE 0 END
-               AS contribution,
+           coalesce(sum(r.contribution), 0)
+               + CASE WHEN t.change_type = 'method_config' THEN max(m.contribution) ELSE 0 END AS contribution,
            count(r.contribution) + CASE WHEN t.change_type = 'method_config' THEN max(m.n_cells) ELSE 0 END AS n_cells
     FROM scores AS s
     CROSS JOIN (VALUES ('data_revision'), ('new_period'), ('coverage'), ('method_config'), ('relative')) AS t(change_type)
