@@ -281,7 +281,8 @@ def vintages(source_ids: list[str]) -> int:
 
 def diff(old: str | None, new: str | None, output_format: str = "text") -> int:
     """What changed for the focus country between two kept releases (default: the published one and the one
-    before it): scores and ranks, their attribution, the top cells with lineage, the peers that crossed it."""
+    before it): scores and ranks, their attribution (method part re-scored), the changed configuration keys, the
+    top cells with lineage, the peers that crossed it."""
     from pipelines.base.settings import current_paths
     from pipelines.publish.release_diff import diff_releases, summary_lines
 
@@ -476,8 +477,10 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("diff", help="what changed for the focus country between two releases, and why",
                             description="Compare two kept releases (data/marts/.releases/; default: the published "
                             "one and the one before): composite and pillar scores and ranks, each change split into "
-                            "data revisions, new periods, coverage and method/config, the top cells with lineage, "
-                            "and the peers whose moves changed the focus country's rank.")
+                            "a method/config part (the new data re-scored with the old configuration, for a "
+                            "release and the one before it) and data revisions, new periods, coverage and relative "
+                            "moves; the configuration keys that differ, the top cells with lineage, and the peers "
+                            "whose moves changed the focus country's rank.")
     p.add_argument("old", nargs="?", metavar="OLD_RELEASE", help="release id (default: the one before NEW)")
     p.add_argument("new", nargs="?", metavar="NEW_RELEASE", help="release id (default: the published one)")
     p.add_argument("--format", choices=("text", "csv"), default="text", help="output format (text)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.publish.release_diff import diff_sql
+from pipelines.publish.release_diff import diff_sql, old_config_catalog
 
 SCORE_COLUMNS = ("iso3 VARCHAR, country VARCHAR, indicator_key VARCHAR, indicator_label VARCHAR, pillar VARCHAR, "
                  "year_used BIGINT, period_used VARCHAR, raw_value DOUBLE, imputed BOOLEAN, normalised_score DOUBLE, "
@@ -48,9 +48,15 @@ def diff():
              [("JPN", 50.0, 3), ("KOR", 52.0, 2), ("USA", 70.0, 1), ("DEU", 45.0, 4)], [("weights", "equal")], "old")
     _release(connection, "new_r", new_cells, [("JPN", "p1", 60.0, 1), ("JPN", "p2", 90.0, 1), ("KOR", "p1", 55.0, 2)],
              [("JPN", 75.0, 1), ("KOR", 52.0, 3), ("USA", 70.0, 2), ("DEU", 45.0, 4)], [("weights", "equal")], "new")
-    frame = connection.execute(diff_sql("old_r", "new_r").replace("$focus", "?"), ["JPN"]).df()
+    frame = _diff(connection)
     connection.close()
     return frame
+
+
+def _diff(connection, old: str = "old_r", new: str = "new_r"):
+    """The diff of two hand-made releases, which hold no inputs to re-score with."""
+    with old_config_catalog(connection, old, new, rescore=False):
+        return connection.execute(diff_sql(old, new).replace("$focus", "?"), ["JPN"]).df()
 
 
 def _cell(frame, key):
@@ -88,11 +94,21 @@ def test_peers_that_crossed_the_focus_country_are_listed(diff):
     assert peers.loc["USA", "peer_move"] == "moved below the focus country"
 
 
-def test_a_method_change_labels_the_cells_it_may_have_moved():
+def test_a_method_change_not_re_scored_labels_the_cells_it_may_have_moved():
     connection = duckdb.connect(":memory:")
     cells = [("JPN", "a", "p1", "2023", 10.0, False, 40.0, 0.5)]
     _release(connection, "old_r", cells, [("JPN", "p1", 40.0, 1)], [("JPN", 40.0, 1)], [("weights", "equal")], "s")
     moved = [("JPN", "a", "p1", "2023", 10.0, False, 45.0, 0.5)]
     _release(connection, "new_r", moved, [("JPN", "p1", 45.0, 1)], [("JPN", 45.0, 1)], [("weights", "pca")], "s")
-    frame = connection.execute(diff_sql("old_r", "new_r").replace("$focus", "?"), ["JPN"]).df()
+    frame = _diff(connection)
     assert _cell(frame, "a")["change_type"] == "method_config"
+    # releases alone hold no inputs to re-score with: the key is listed as not re-scored, the cell carries the part
+    [change] = frame[frame["row_kind"] == "config"].to_dict("records")
+    assert (change["config_key"], change["old_config_value"], change["new_config_value"], change["rescored"]) == \
+        ("method.weights", "equal", "pca", False)
+    parts = frame[(frame["row_kind"] == "attribution") & (frame["level"] == "p1")].set_index("change_type")
+    assert parts.loc["method_config", "contribution"] == pytest.approx(5.0)  # a's whole move: p1's only cell
+    assert parts["contribution"].sum() == pytest.approx(5.0)
+    assert parts.loc["unattributed", "contribution"] == pytest.approx(0, abs=1e-12)
+    composite = frame[(frame["row_kind"] == "score") & (frame["level"] == "composite")].iloc[0]
+    assert composite["old_config_score"] == composite["new_score"] and not composite["rescored"]

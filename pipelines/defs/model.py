@@ -90,7 +90,7 @@ int_indicator_latest = _sql_asset(
 )
 def int_index_scores(project: ProjectPaths) -> dg.MaterializeResult:
     from pipelines.model.framework import load_method_config
-    from pipelines.model.index_build import score_index, yearly_scores
+    from pipelines.model.index_build import income_groups, score_index, yearly_scores
 
     config, trend_config = load_method_config()
     with project.build_warehouse() as connection:
@@ -98,8 +98,7 @@ def int_index_scores(project: ProjectPaths) -> dg.MaterializeResult:
         ref_framework = _read(connection, "ref_framework")
         ref_pillars = _read(connection, "ref_pillars")
         universe = _read(connection, "ref_universe")["iso3"].tolist()
-        countries = _read(connection, "dim_countries").set_index("iso3")
-        groups = countries["wb_income_group"].fillna("unclassified")
+        groups = income_groups(_read(connection, "dim_countries"))
         tables = score_index(latest, ref_framework, ref_pillars, universe, groups, config)
         reference_year = int(ref_framework["reference_year"].iloc[0])
         tables["int_index_score_history"] = yearly_scores(

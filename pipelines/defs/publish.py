@@ -24,8 +24,10 @@ MART_KEYS = [
     deps=["mart_indicator_scores", "mart_pillar_scores", "mart_composite_index", "fct_indicator_values",
           "dim_method_settings", "dim_framework"],
     description="What changed for the focus country since the last published release: scores and ranks, their "
-    "change split into data revisions, new periods, coverage and method/config, the top cells with lineage and "
-    "the peers whose moves changed the focus country's rank (sql/marts/mart_release_diff.sql).",
+    "change split into a method/config part (this build's data re-scored with the last release's configuration) "
+    "and a data part (data revisions, new periods, coverage, relative moves), the changed configuration keys, the "
+    "top cells with lineage and the peers whose moves changed the focus country's rank "
+    "(sql/marts/mart_release_diff.sql).",
 )
 def mart_release_diff(project: ProjectPaths) -> dg.MaterializeResult:
     from pipelines.model.peer_groups import load_peer_config

@@ -116,3 +116,29 @@ def load_method_config(path: Path = METHOD_FILE):
     config = MethodConfig(**doc, mc_draws=int(mc.get("draws", 1000)), mc_seed=int(mc.get("seed", 20261128)),
                           mc_choices=choices)
     return config, TrendConfig(**trend)
+
+
+def method_config_from_settings(settings: pd.DataFrame):
+    """The MethodConfig a release was scored with, from its dim_method_settings (setting, value as JSON): the
+    inverse of pipelines.model.index_build.settings_table. Raises ValueError when a value is not JSON or a setting
+    is unknown to this MethodConfig (a release from another version of the method)."""
+    import json
+    from dataclasses import fields
+
+    from pipelines.model.method import MethodConfig
+    from pipelines.model.method.uncertainty import UncertaintyChoices
+
+    try:
+        doc = {row.setting: json.loads(row.value) for row in settings.itertuples()}
+    except (TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"dim_method_settings: a value is not JSON ({error})") from error
+    unknown = set(doc) - {f.name for f in fields(MethodConfig)}
+    if unknown:
+        raise ValueError(f"dim_method_settings: settings unknown to this method: {sorted(unknown)}")
+    try:
+        if isinstance(doc.get("mc_choices"), dict):  # JSON lists back to the tuples the dataclass holds
+            doc["mc_choices"] = UncertaintyChoices(**{k: tuple(v) if isinstance(v, list) else v
+                                                     for k, v in doc["mc_choices"].items()})
+        return MethodConfig(**doc)
+    except TypeError as error:  # a Monte Carlo choice unknown to this version
+        raise ValueError(f"dim_method_settings: {error}") from error

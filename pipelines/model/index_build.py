@@ -230,3 +230,37 @@ def yearly_scores(denominated, ref_framework, ref_pillars, universe, groups, con
         return _empty({"iso3": "string", "scope": "string", "score": "float64", "year": "float64"})
     return pd.concat(frames, ignore_index=True).dropna(subset=["score"]).sort_values(["year", "scope", "iso3"],
                                                                                      ignore_index=True)
+
+
+def income_groups(countries: pd.DataFrame) -> pd.Series:
+    """iso3 -> World Bank income group, the groups of group-median imputation (dim_countries)."""
+    return countries.set_index("iso3")["wb_income_group"].fillna("unclassified")
+
+
+def score_nominal(latest, ref_framework, ref_pillars, universe, groups, config) -> dict[str, pd.DataFrame]:
+    """score_index without the Monte Carlo: the nominal scores of `latest` under `config` and the framework given.
+    The release diff re-scores the new data with the last release's configuration this way."""
+    from dataclasses import replace
+
+    return score_index(latest, ref_framework, ref_pillars, universe, groups, replace(config, mc_draws=0))
+
+
+def framework_from_dim(dim_framework: pd.DataFrame, order_framework: pd.DataFrame | None = None,
+                       order_pillars: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(ref_framework, ref_pillars) a release was scored with, from its dim_framework. Rows follow the order of
+    `order_framework` / `order_pillars` (this build's) where they share keys, so that an unchanged framework
+    scores bit-identically (the method sums in framework order); the rest keep their published order. Needs
+    dim_framework's pillar_expert_weight (releases before it stored no pillar weights: KeyError)."""
+    columns = {"indicator_key": "key", "indicator_label": "label", "expert_weight": "weight"}
+    ref_framework = dim_framework.rename(columns=columns).drop(
+        columns=["pillar_label", "pillar_expert_weight", "weight_in_pillar", "pillar_weight", "is_scored"])
+    ref_pillars = (dim_framework[["pillar", "pillar_label", "pillar_expert_weight"]].drop_duplicates("pillar")
+                   .rename(columns={"pillar_label": "label", "pillar_expert_weight": "weight"}))
+
+    def ordered(frame: pd.DataFrame, key: str, like: pd.DataFrame | None) -> pd.DataFrame:
+        position = {k: i for i, k in enumerate([] if like is None else like[key])}
+        rank = frame[key].map(lambda k: position.get(k, len(position)))
+        return frame.assign(_order=rank).sort_values("_order", kind="stable").drop(columns="_order") \
+            .reset_index(drop=True)
+
+    return ordered(ref_framework, "key", order_framework), ordered(ref_pillars, "pillar", order_pillars)

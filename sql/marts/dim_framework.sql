@@ -1,6 +1,8 @@
 -- The scoring framework as built (config/framework.yaml): one row per framework indicator with its pillar, the
 -- publisher series it reads, direction, denominator, window, and the weights the composite actually used
--- (int_index_weights: null when screening dropped the indicator; see mart_screening).
+-- (int_index_weights: null when screening dropped the indicator; see mart_screening). With the expert weights
+-- (expert_weight, pillar_expert_weight) it stores the configuration the release was scored with, which the next
+-- release's diff re-scores with (pipelines/publish/release_diff.py).
 SELECT
     f.key AS indicator_key,
     f.label AS indicator_label,
@@ -22,6 +24,7 @@ SELECT
     f.display_unit,
     f.display_factor,
     f.weight AS expert_weight,
+    p.weight AS pillar_expert_weight,
     wi.weight AS weight_in_pillar,
     wp.weight AS pillar_weight,
     wi.weight IS NOT NULL AS is_scored

@@ -34,10 +34,20 @@ def _points(value) -> str:
     return "–" if value is None or pd.isna(value) else f"{float(value):+.2f}"
 
 
+def _rank_split(r) -> str:
+    """The rank move split as the score is: data first (under the last release's configuration), then method."""
+    columns = ("old_rank", "new_rank", "old_config_rank")
+    if not getattr(r, "rescored", False) or any(pd.isna(getattr(r, c, None)) for c in columns) \
+            or r.old_config_rank == r.new_rank:  # the configuration did not move this rank
+        return ""
+    return (f"rank {rank(r.old_rank)} → {rank(r.old_config_rank)} from the data, "
+            f"{rank(r.old_config_rank)} → {rank(r.new_rank)} from the configuration")
+
+
 def release_diff_context(marts: dict[str, pd.DataFrame]) -> dict:
     diff = marts.get("mart_release_diff")
     if diff is None or diff.empty:
-        return {"old_release": None, "scores": [], "cells": [], "peers": []}
+        return {"old_release": None, "scores": [], "cells": [], "peers": [], "config": []}
     parts = diff[diff["row_kind"] == "attribution"]
     scores = []
     for r in diff[diff["row_kind"] == "score"].itertuples():
@@ -47,6 +57,7 @@ def release_diff_context(marts: dict[str, pd.DataFrame]) -> dict:
             "rank": f"{rank(r.old_rank)} → {rank(r.new_rank)}",
             "why": "; ".join(f"{LABELS.get(a.change_type, a.change_type)} {_points(a.contribution)}"
                              for a in moved.itertuples()) or "no change",
+            "rank_split": _rank_split(r),
         })
     cells = diff[diff["row_kind"] == "cell"].sort_values("contribution_rank").head(TOP_CELLS)
     return {
@@ -60,6 +71,9 @@ def release_diff_context(marts: dict[str, pd.DataFrame]) -> dict:
             "lineage": f"{c.new_raw_file or c.old_raw_file} row {c.new_raw_row or c.old_raw_row}",
         } for c in cells.itertuples()],
         "n_cells": int((diff["row_kind"] == "cell").sum()),
+        "config": [{"key": c.config_key, "old": c.old_config_value or "–", "new": c.new_config_value or "–",
+                    "rescored": "yes" if c.rescored else "no (shapes the values, or the last release stored none)"}
+                   for c in diff[diff["row_kind"] == "config"].itertuples()],
         "peers": [{"iso3": p.iso3, "level": p.level, "rank": f"{rank(p.old_rank)} → {rank(p.new_rank)}",
                    "move": p.peer_move} for p in diff[diff["row_kind"] == "peer"].itertuples()],
     }
