@@ -12,7 +12,7 @@ The adapter writes sheet ``AIPI``: row 1 a title naming the API and indicators, 
 row per economy of the countries list that has a value for ``year`` in any indicator, sorted by ISO3 code. Country
 is the API's label; ``type`` (the IMF group AE / EM / LIC of the pinned workbook) is left blank because the API does
 not publish group membership (/api/v1/groups lists group labels only), so live values carry no group note. Values
-are written as the API sends them (JSON numbers, never rounded); an absent or null value is a blank cell (dropped,
+are written as the API sends them (JSON numbers as exact doubles, never rounded); an absent or null value is a blank cell (dropped,
 like the workbook's "NA"). Codes in an indicator's values but not in the countries list (regional aggregates) are
 left out and logged. The workbook carries no timestamps, so the same answers give the same bytes.
 Layout errors name the part and the JSON path (``row="DI:values.DI.USA.2023"``) and the rule.
@@ -35,6 +35,7 @@ ID_COLUMNS = ("Country", "iso3", "type")  # the pinned workbook's first three co
 # openpyxl stamps the save time into docProps/core.xml; without it the same data gives the same bytes
 _CORE_TIMES = re.compile(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>")
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_NUMBER_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><v>[^<]*</v>')
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,26 @@ def aipi_rows(values: dict[str, dict[str, float]], labels: dict[str, str | None]
     return [(labels[code], code, None, *(values[ind].get(code) for ind in values)) for code in codes]
 
 
-def _deterministic_xlsx(workbook) -> bytes:
-    """The workbook's xlsx bytes without save times (core.xml dates, zip member dates)."""
+def _exact_numbers(sheet_xml: bytes, exact: dict[str, str]) -> bytes:
+    """Each numeric cell's text as `exact` gives it: openpyxl writes numbers with "%.16g", which rounds away the
+    17th significant digit that a double like 0.18218323588371277 needs (repr() round-trips exactly)."""
+    replaced = set()
+
+    def put(match: re.Match) -> bytes:
+        coordinate = match.group(1).decode("ascii")
+        if coordinate not in exact:
+            return match.group(0)
+        replaced.add(coordinate)
+        return b'<c r="%s"%s><v>%s</v>' % (match.group(1), match.group(2), exact[coordinate].encode("ascii"))
+
+    out = _NUMBER_CELL.sub(put, sheet_xml)
+    if replaced != set(exact):  # openpyxl changed how it writes cells: fail rather than keep rounded values
+        raise RuntimeError(f"numeric cells {sorted(set(exact) - replaced)[:5]} not found in the written sheet")
+    return out
+
+
+def _deterministic_xlsx(workbook, exact: dict[str, str]) -> bytes:
+    """The workbook's xlsx bytes with exact numbers and without save times (core.xml dates, zip member dates)."""
     raw = io.BytesIO()
     workbook.save(raw)
     out = io.BytesIO()
@@ -106,6 +125,8 @@ def _deterministic_xlsx(workbook) -> bytes:
             data = source.read(member.filename)
             if member.filename == "docProps/core.xml":
                 data = _CORE_TIMES.sub(b"", data)
+            elif member.filename == "xl/worksheets/sheet1.xml":
+                data = _exact_numbers(data, exact)
             target.writestr(zipfile.ZipInfo(member.filename, date_time=_ZIP_EPOCH), data,
                             compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
@@ -115,15 +136,21 @@ def aipi_workbook_bytes(values: dict[str, dict[str, float]], labels: dict[str, s
                         year: str) -> bytes:
     """The AIPI workbook (see the module docstring) from {indicator: {code: value}} in `columns` order."""
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = SHEET
     sheet.append([f"IMF DataMapper API v1: {', '.join(columns)} ({year}); type not published by the API"])
     sheet.append([*ID_COLUMNS, *columns.values()])
-    for row in aipi_rows({indicator: values[indicator] for indicator in columns}, labels):
+    exact = {}
+    rows = aipi_rows({indicator: values[indicator] for indicator in columns}, labels)
+    for row_number, row in enumerate(rows, start=3):
         sheet.append(list(row))
-    return _deterministic_xlsx(workbook)
+        for column, value in enumerate(row[len(ID_COLUMNS):], start=len(ID_COLUMNS) + 1):
+            if value is not None:
+                exact[f"{get_column_letter(column)}{row_number}"] = repr(value)
+    return _deterministic_xlsx(workbook, exact)
 
 
 def imf_datamapper_to_aipi(downloaded: dict[str, Path], out: Path, *, columns: dict, year, source_id: str,
