@@ -243,13 +243,14 @@ def _datamapper(aipi, staged) -> dict[str, dict]:
     {"values": {indicator: {ISO3: {year: value}}}}, countries: {"countries": {ISO3: {"label": name}}}}."""
     [raw] = aipi.files
     indicator_of = {column: indicator for indicator, column in raw.live_options["columns"].items()}
-    answers = {ind: {"values": {ind: {}}, "api": {"version": "1", "output-method": "json"}} for ind in indicator_of.values()}
+    api = {"version": "1", "output-method": "json"}
+    answers = {ind: {"values": {ind: {}}, "api": api} for ind in indicator_of.values()}
     for row in staged.itertuples():
         answers[indicator_of[row.source_code]]["values"][indicator_of[row.source_code]].setdefault(
             row.entity_code, {})[row.period] = row.value
     labels = dict(zip(staged["entity_code"], staged["entity_name"]))
     answers["countries"] = {"countries": {code: {"label": label} for code, label in sorted(labels.items())},
-                            "api": {"version": "1", "output-method": "json"}}
+                            "api": api}
     return answers
 
 
@@ -326,7 +327,8 @@ def test_datamapper_answers_give_the_pinned_aipi_values_without_the_group_note(a
     live, pinned = _by_key(_staged(aipi, tmp_path / IMF)), _by_key(aipi_pinned)
     assert len(pinned) == 852
     same = [c for c in live.columns if c not in ("note", "raw_row", "raw_sha256")]
-    pd.testing.assert_frame_equal(live[same], pinned[same], check_exact=True)  # values (exact), codes, years, periods, names (= the labels)
+    # values (exact), codes, years, periods and names (the labels served are the workbook's names here)
+    pd.testing.assert_frame_equal(live[same], pinned[same], check_exact=True)
     assert live["note"].isna().all() and set(pinned["note"]) == {"type=AE", "type=EM", "type=LIC"}
     order = sorted(set(live["entity_code"]))  # rows follow the ISO3 order: the first economy is on row 3
     assert set(live.loc[live["entity_code"] == order[0], "raw_row"]) == {"AIPI!3"}
@@ -373,6 +375,8 @@ def test_a_revised_aipi_is_a_new_vintage_changing_only_that_economy(aipi, aipi_p
     ("DI", lambda a: a["values"].update({"IEI": a["values"].pop("DI")}), "DI:values.DI", "live_format"),
     ("DI", lambda a: a["values"]["DI"]["AUS"].update({"2023": str(a["values"]["DI"]["AUS"]["2023"])}),
      "DI:values.DI.AUS.2023", "numeric_value"),
+    ("IEI", lambda a: a["values"]["IEI"]["JPN"].update({"2023": float("nan")}), "IEI:values.IEI.JPN.2023",
+     "numeric_value"),  # json.dumps writes NaN, which Python's json reads back
     ("RE", lambda a: a.pop("values"), "RE:values", "live_format"),
     ("countries", lambda a: a.pop("countries"), "countries:countries", "live_format"),
 ])
@@ -433,6 +437,7 @@ def test_the_weekly_check_asks_every_part_with_its_recorded_etag(aipi, aipi_pinn
 def test_the_adapter_writes_one_row_per_listed_economy_in_iso3_order(aipi_pinned):
     jpn = aipi_pinned[aipi_pinned["entity_code"] == "JPN"].set_index("source_code")["value"]
     kor = aipi_pinned[aipi_pinned["entity_code"] == "KOR"].set_index("source_code")["value"]
-    values = {"AI_PI": {"KOR": kor["AIPI"], "JPN": jpn["AIPI"], "ADVEC": jpn["AIPI"]}, "DI": {"KOR": kor[AIPI_HEADER[4]]}}
+    values = {"AI_PI": {"KOR": kor["AIPI"], "JPN": jpn["AIPI"], "ADVEC": jpn["AIPI"]},
+              "DI": {"KOR": kor[AIPI_HEADER[4]]}}
     rows = aipi_rows(values, {"JPN": "Japan", "KOR": None, "USA": "United States"})
     assert rows == [("Japan", "JPN", None, jpn["AIPI"], None), (None, "KOR", None, kor["AIPI"], kor[AIPI_HEADER[4]])]

@@ -10,11 +10,12 @@ components DI, IEI, HCLMP and RE (../shared/data/imf_aipi/PROVENANCE.md).
 The adapter writes sheet ``AIPI``: row 1 a title naming the API and indicators, row 2 the workbook header
 (``Country, iso3, type, <one column per indicator>``, the column names from the registry's ``columns``), then one
 row per economy of the countries list that has a value for ``year`` in any indicator, sorted by ISO3 code. Country
-is the API's label; ``type`` (the IMF group AE / EM / LIC of the pinned workbook) is left blank because the API does
-not publish group membership (/api/v1/groups lists group labels only), so live values carry no group note. Values
-are written as the API sends them (JSON numbers as exact doubles, never rounded); an absent or null value is a blank cell (dropped,
-like the workbook's "NA"). Codes in an indicator's values but not in the countries list (regional aggregates) are
-left out and logged. The workbook carries no timestamps, so the same answers give the same bytes.
+is the API's label; ``type`` (the IMF group AE / EM / LIC of the pinned workbook) is left blank because the API
+does not publish group membership (/api/v1/groups lists group labels, not members; not checked live), so live
+values carry no group note. Values are written as the API sends them (JSON numbers as exact doubles, never
+rounded); an absent or null value is a blank cell (dropped, like the workbook's "NA"). Codes in an indicator's
+values but not in the countries list (regional aggregates) are left out and logged. The workbook carries no
+timestamps, so the same answers give the same bytes.
 Layout errors name the part and the JSON path (``row="DI:values.DI.USA.2023"``) and the rule.
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import re
 import zipfile
 from pathlib import Path
@@ -74,8 +76,8 @@ def indicator_values(path: Path, indicator: str, year: str, *, source_id: str, f
         value = by_year.get(year)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _refuse(f"{code} {year}: {value!r} is not a number", "numeric_value", f"{where}.{year}",
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _refuse(f"{code} {year}: {value!r} is not a finite number", "numeric_value", f"{where}.{year}",
                           source_id=source_id, file=file)
         out[code] = value
     return out

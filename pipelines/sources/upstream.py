@@ -6,7 +6,8 @@ Without validators the body is hashed (streamed, size-capped) and compared with 
 format adapter must turn into the pinned layout first (a World Bank zip) counts as changed, and the run that fetches
 it finds out (identical data is no new vintage); a file adapted from several parts (the IMF AIPI) is unchanged only
 if every part's conditional HEAD says so against the validators its snapshot recorded. The sensor (`check_sources`)
-compares header fingerprints between ticks. Probes go through pipelines.sources.fetch's client: https only, bounded timeouts and redirects.
+compares header fingerprints between ticks. Probes go through pipelines.sources.fetch's client: https only, bounded
+timeouts and redirects.
 """
 
 from __future__ import annotations
