@@ -441,3 +441,17 @@ def test_the_adapter_writes_one_row_per_listed_economy_in_iso3_order(aipi_pinned
               "DI": {"KOR": kor[AIPI_HEADER[4]]}}
     rows = aipi_rows(values, {"JPN": "Japan", "KOR": None, "USA": "United States"})
     assert rows == [("Japan", "JPN", None, jpn["AIPI"], None), (None, "KOR", None, kor["AIPI"], kor[AIPI_HEADER[4]])]
+
+
+def test_a_plain_http_part_is_refused_before_any_request(aipi, tmp_path):
+    [raw] = aipi.files
+    # every other part on a closed loopback port, so a regression cannot reach the internet
+    parts = {name: f"http://127.0.0.1:9{DATAMAPPER}{name}" for name in raw.live_parts}
+    parts["DI"] = "http://www.imf.org/external/datamapper/api/v1/DI"  # not https, not loopback
+    live = dataclasses.replace(aipi, files=(dataclasses.replace(raw, live_parts=parts),))
+    with pytest.raises(FetchError) as caught:
+        fetch_source(live, tmp_path, None, policy=FAST)
+    assert (caught.value.source_id, caught.value.file, caught.value.rule) == (IMF, AIPI, "https_only")
+    assert str(caught.value).endswith("part DI: refused http://www.imf.org/external/datamapper/api/v1/DI: only "
+                                      "https URLs are allowed")
+    assert not (tmp_path / IMF).exists()  # nothing requested, nothing written
