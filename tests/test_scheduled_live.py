@@ -12,6 +12,7 @@ CSVs at their live endpoints, the World Bank files as raw files at their pinned 
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import json
@@ -82,8 +83,9 @@ class _App:
         self.files[path], self.modified[path] = content, modified
 
 
-@pytest.fixture(scope="module")
-def publisher():
+@contextlib.contextmanager
+def publishing():
+    """The _Publisher on a free 127.0.0.1 port, in a thread; yields the server (its .app holds the files)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Publisher)
     server.app = _App()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -93,6 +95,12 @@ def publisher():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def publisher():
+    with publishing() as server:
+        yield server
 
 
 def _registry(root: Path, base: str, mirror_dir: Path, app: _App) -> Path:

@@ -11,6 +11,8 @@ the adapted file (what is parsed) and records the endpoint it came from.
 - eurostat_sdmx_to_wide: Eurostat's SDMX-CSV (`label=both`) as the wide `;` extracts (see adapter_eurostat).
 - uis_json_to_export: the UNESCO UIS Data API's JSON records for one indicator as the UIS CSV export
   (pipelines.sources.adapter_uis).
+- imf_datamapper_to_aipi: the IMF DataMapper API's answers for the AIPI and its four components plus the country
+  labels (a multi-part live file: `downloaded` is {part: path}) as the AIPI workbook (pipelines.sources.adapter_imf).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from pipelines.base.errors import FetchError
 from pipelines.sources.adapter_eurostat import eurostat_sdmx_to_wide
+from pipelines.sources.adapter_imf import imf_datamapper_to_aipi
 from pipelines.sources.adapter_uis import uis_json_to_export
 
 
@@ -74,11 +77,14 @@ def worldbank_zip_to_long(downloaded: Path, out: Path, *, member: str, source_id
 
 
 ADAPTERS = {"worldbank_zip_member": worldbank_zip_member, "worldbank_zip_to_long": worldbank_zip_to_long,
-            "eurostat_sdmx_to_wide": eurostat_sdmx_to_wide, "uis_json_to_export": uis_json_to_export}
+            "eurostat_sdmx_to_wide": eurostat_sdmx_to_wide, "uis_json_to_export": uis_json_to_export,
+            "imf_datamapper_to_aipi": imf_datamapper_to_aipi}
 
 
-def adapt(name: str, downloaded: Path, out: Path, options: dict, *, source_id: str, file: str) -> None:
-    """Write `out` from `downloaded` with adapter `name` (config/sources/<id>.yaml live.files.<path>.adapter)."""
+def adapt(name: str, downloaded: Path | dict[str, Path], out: Path, options: dict, *, source_id: str,
+          file: str) -> None:
+    """Write `out` from `downloaded` with adapter `name` (config/sources/<id>.yaml live.files.<path>.adapter);
+    `downloaded` is {part: path} for a file with live parts."""
     if name not in ADAPTERS:
         raise FetchError(f"unknown live format adapter {name!r}; known: {sorted(ADAPTERS)}", source_id=source_id,
                          file=file, rule="live_format")

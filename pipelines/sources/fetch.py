@@ -224,7 +224,8 @@ def _is_current(raw: RawFile, dest: Path, accepted: set[str] | None = None) -> s
 
 
 def _install(source: Source, raw: RawFile, raw_dir: Path, content: Path, *, sha: str, size: int, origin: str,
-             etag: str | None = None, last_modified: str | None = None) -> tuple[str, int]:
+             etag: str | None = None, last_modified: str | None = None,
+             parts: list[dict] | None = None) -> tuple[str, int]:
     """Make `content` (a temp file, consumed) the working copy of `raw`. The registered bytes go straight in; other
     bytes become (or reuse) a dated snapshot first, and the working copy a copy of it. With --pinned, other bytes
     are kept as a refused snapshot and the build stops naming both checksums."""
@@ -239,7 +240,7 @@ def _install(source: Source, raw: RawFile, raw_dir: Path, content: Path, *, sha:
         return sha, size
     if vintages.pinned():
         snap = vintages.record_snapshot(raw_dir, source, raw, content, sha256=sha, size=size, origin=origin,
-                                        etag=etag, last_modified=last_modified, status="refused",
+                                        etag=etag, last_modified=last_modified, status="refused", parts=parts,
                                         reason="--pinned: differs from the registered sha256")
         raise ChecksumMismatch(
             f"--pinned: {origin} has sha256 {sha} ({size} bytes), registry expects {raw.sha256} "
@@ -248,7 +249,7 @@ def _install(source: Source, raw: RawFile, raw_dir: Path, content: Path, *, sha:
             source_id=source.source_id, file=raw.path, rule="sha256_manifest",
         )
     snap = vintages.record_snapshot(raw_dir, source, raw, content, sha256=sha, size=size, origin=origin,
-                                    etag=etag, last_modified=last_modified)
+                                    etag=etag, last_modified=last_modified, parts=parts)
     log.warning("%s/%s: new vintage %s (sha256 %s, %d bytes; registry %s)", source.source_id, raw.path,
                 snap.vintage, sha[:12], size, raw.sha256[:12])
     vintages.set_working(raw_dir, source.source_id, raw, sha256=sha, size=size, vintage=snap.vintage, etag=etag,
@@ -436,6 +437,8 @@ def fetch_from_url(source: Source, raw: RawFile, raw_dir: Path, client: httpx.Cl
     from pipelines.sources import vintages
 
     where = dict(source_id=source.source_id, file=raw.path)
+    if live_parts(raw):  # the publisher serves this file in several requests
+        return fetch_parts_from_url(source, raw, raw_dir, client, policy)
     url, adapter = live_target(raw)
     dest = raw_dir / source.source_id / raw.path
     current = _is_current(raw, dest, _accepted_here(source.source_id, raw, raw_dir))
@@ -491,6 +494,59 @@ def live_target(raw: RawFile) -> tuple[str | None, str | None]:
     if pinned() or not raw.live_url:
         return raw.url, None
     return raw.live_url, raw.live_adapter
+
+
+def live_parts(raw: RawFile) -> dict[str, str]:
+    """{part name: URL} when a live fetch of `raw` takes several requests (live.files.<path>.parts), else {}
+    (one URL, or --pinned: the pinned URL)."""
+    from pipelines.sources.vintages import pinned
+
+    return {} if pinned() else dict(raw.live_parts)
+
+
+def fetch_parts_from_url(source: Source, raw: RawFile, raw_dir: Path, client: httpx.Client,
+                         policy: HttpPolicy) -> FetchedFile:
+    """Download every part of a multi-part live file, one after the other with the same policy, retries and host
+    short-circuit as any file, then let the adapter put them together into the pinned layout and install that like
+    any download (registered bytes, or a new vintage). A part that fails stops the file: nothing is installed.
+    The snapshot records each part's URL, sha256, size and ETag / Last-Modified. Always downloaded in full: the
+    parts are small API answers, and the adapted file's bytes decide whether anything changed."""
+    from pipelines.sources.adapters import adapt
+
+    parts = live_parts(raw)
+    dest = raw_dir / source.source_id / raw.path
+    for name, url in parts.items():
+        try:
+            _check_url(httpx.URL(url), policy)
+        except _RefusedURL as exc:
+            raise FetchError(f"part {name}: {exc}", source_id=source.source_id, file=raw.path,
+                             rule="https_only") from None
+    downloaded, recorded = {}, []
+    try:
+        for name, url in parts.items():  # temp files .<file>.<part>.*.part: a killed run's are removed next time
+            tmp, sha, size, found = _download(client, source.source_id, raw, dest.with_name(f"{dest.name}.{name}"),
+                                              policy, url)
+            downloaded[name] = tmp
+            recorded.append({"part": name, "url": found.get("url", url), "sha256": sha, "bytes": size,
+                             "etag": found.get("etag"), "last_modified": found.get("last_modified")})
+        fd, adapting = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".adapting")
+        os.close(fd)
+        adapted = Path(adapting)
+        try:
+            adapt(raw.live_adapter, downloaded, adapted, raw.live_options, source_id=source.source_id, file=raw.path)
+        except BaseException:
+            adapted.unlink(missing_ok=True)
+            raise
+    finally:
+        for tmp in downloaded.values():
+            tmp.unlink(missing_ok=True)
+    origin = f"{'; '.join(parts.values())} ({raw.live_adapter})"
+    try:
+        sha, size = _install(source, raw, raw_dir, adapted, sha=sha256_of(adapted), size=adapted.stat().st_size,
+                             origin=origin, parts=recorded)
+    finally:
+        adapted.unlink(missing_ok=True)
+    return FetchedFile(source.source_id, raw.path, dest, sha, size, raw.live_url)
 
 
 def fetch_source(source: Source, raw_dir: Path, mirror: Path | None = None, *,

@@ -30,6 +30,9 @@ class RawFile:
     live_url: str | None = None  # the publisher's current endpoint (live section); None: the pinned url serves
     live_adapter: str | None = None  # pipelines.sources.adapters name when the live format differs from the pinned
     live_options: dict = field(default_factory=dict)
+    # several publisher requests that together make this one file ({part name: URL}, e.g. one per indicator plus
+    # the country labels); live_url is then the first part's, and the adapter gets every downloaded part
+    live_parts: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,7 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
             parser=f.get("parser"),
             parser_options=f.get("parser_options") or {},
             role=f.get("role", "data" if f.get("parser") else "documentation"),
-            live_url=(live["files"].get(f["path"]) or {}).get("url"),
-            live_adapter=(live["files"].get(f["path"]) or {}).get("adapter"),
-            live_options={k: v for k, v in (live["files"].get(f["path"]) or {}).items() if k not in ("url", "adapter")},
+            **_live_fields(live["files"].get(f["path"]) or {}),
         )
         for f in doc["files"]
     )
@@ -130,6 +131,15 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
 
 
 LIVE_STATUSES = ("live", "none")
+_LIVE_KEYS = ("url", "adapter", "parts")
+
+
+def _live_fields(spec: dict) -> dict:
+    """RawFile's live_* fields from one live.files entry: `url`, or `parts` ({name: URL}, downloaded one by one and
+    handed together to the adapter); `adapter`; anything else is the adapter's options."""
+    parts = dict(spec.get("parts") or {})
+    return {"live_url": spec.get("url") or next(iter(parts.values()), None), "live_adapter": spec.get("adapter"),
+            "live_options": {k: v for k, v in spec.items() if k not in _LIVE_KEYS}, "live_parts": parts}
 
 
 def _live_section(doc: dict, origin: Path) -> dict:
@@ -150,9 +160,24 @@ def _live_section(doc: dict, origin: Path) -> dict:
     for path, spec in files.items():
         if path not in registered:
             raise ValueError(f"{origin}: live.files names {path!r}, which is not a registered file")
-        if not _allowed_live_url(str((spec or {}).get("url", ""))):
+        spec = spec or {}
+        if "parts" in spec:
+            _check_parts(spec, path, origin)
+        elif not _allowed_live_url(str(spec.get("url", ""))):
             raise ValueError(f"{origin}: live URL of {path!r} must be https")
     return {**live, "files": files}
+
+
+def _check_parts(spec: dict, path: str, origin: Path) -> None:
+    """A multi-part live file: named https parts, no `url` beside them, and an adapter to put them together."""
+    parts = spec["parts"]
+    if "url" in spec or not spec.get("adapter") or not isinstance(parts, dict) or not parts:
+        raise ValueError(f"{origin}: live parts of {path!r} need a non-empty {{name: URL}} map, an adapter and no url")
+    for name, url in parts.items():
+        if not (isinstance(name, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name)):
+            raise ValueError(f"{origin}: live part name {name!r} of {path!r} must be an identifier")
+        if not _allowed_live_url(str(url)):
+            raise ValueError(f"{origin}: live URL of {path!r} part {name} must be https")
 
 
 _LOOPBACK_HTTP = re.compile(r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/")

@@ -4,8 +4,10 @@ The weekly check (`changed_sources`) asks each live endpoint conditionally, with
 when its working copy was fetched (If-None-Match / If-Modified-Since): 304 or the same validators is no change.
 Without validators the body is hashed (streamed, size-capped) and compared with the accepted sha256s; a body that a
 format adapter must turn into the pinned layout first (a World Bank zip) counts as changed, and the run that fetches
-it finds out (identical data is no new vintage). The sensor (`check_sources`) compares header fingerprints between
-ticks. Probes go through pipelines.sources.fetch's client: https only, bounded timeouts and redirects.
+it finds out (identical data is no new vintage); a file adapted from several parts (the IMF AIPI) is unchanged only
+if every part's conditional HEAD says so against the validators its snapshot recorded. The sensor (`check_sources`)
+compares header fingerprints between ticks. Probes go through pipelines.sources.fetch's client: https only, bounded
+timeouts and redirects.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from pipelines.base.settings import CONFIG_DIR
-from pipelines.sources.fetch import HttpPolicy, live_target, make_client, max_download_bytes
+from pipelines.sources.fetch import HttpPolicy, live_parts, live_target, make_client, max_download_bytes
 from pipelines.sources.registry import RawFile, Source
 
 SCHEDULES_CONFIG = CONFIG_DIR / "schedules.yaml"
@@ -53,8 +55,15 @@ def load_schedule_config(path: Path = SCHEDULES_CONFIG) -> ScheduleConfig:
 
 
 def probe(client: httpx.Client, raw: RawFile) -> str:
-    """A fingerprint of what the live URL serves now: 'etag:…', 'modified:…' (both with the length) or 'sha256:…'."""
-    url = live_target(raw)[0]
+    """A fingerprint of what the live URL serves now: 'etag:…', 'modified:…' (both with the length) or 'sha256:…';
+    for a file with live parts, 'parts:' and each part's fingerprint."""
+    parts = live_parts(raw)
+    if parts:
+        return "parts:" + " ".join(f"{name}={_probe_url(client, raw, url)}" for name, url in parts.items())
+    return _probe_url(client, raw, live_target(raw)[0])
+
+
+def _probe_url(client: httpx.Client, raw: RawFile, url: str) -> str:
     head = client.head(url, headers={"Accept-Encoding": "identity"})
     if head.status_code < 400:
         length = head.headers.get("Content-Length", "?")
@@ -80,6 +89,8 @@ def _body_sha(client: httpx.Client, raw: RawFile, url: str) -> str:
 def differs(raw: RawFile, fingerprint: str, previous: str | None) -> bool:
     """A hash is compared with the registry; a header fingerprint with the last one seen (on first sight, only
     its length can be compared with the registered size)."""
+    if fingerprint.startswith("parts:"):  # adapted from several answers: only comparable with the last one seen
+        return fingerprint != previous
     if fingerprint.startswith("sha256:"):
         return fingerprint != f"sha256:{raw.sha256}"
     if previous is not None:
@@ -114,8 +125,18 @@ def file_changed(client: httpx.Client, source: Source, raw: RawFile, raw_dir: Pa
     """Whether the live endpoint of `raw` serves something other than the working copy (see the module docstring)."""
     from pipelines.sources.vintages import accepted_sha256, validators
 
+    if live_parts(raw):
+        return _parts_changed(client, source, raw, raw_dir)
     url, adapter = live_target(raw)
-    known = validators(source.source_id, raw, raw_dir)
+    if _head_says_unchanged(client, url, validators(source.source_id, raw, raw_dir)):
+        return False
+    if adapter:
+        return True
+    return _body_sha(client, raw, url) not in accepted_sha256(source.source_id, raw, raw_dir)
+
+
+def _head_says_unchanged(client: httpx.Client, url: str, known: dict) -> bool:
+    """A conditional HEAD with the recorded ETag / Last-Modified answers 304, or the same validators."""
     headers = {"Accept-Encoding": "identity"}
     if known.get("etag"):
         headers["If-None-Match"] = known["etag"]
@@ -123,16 +144,22 @@ def file_changed(client: httpx.Client, source: Source, raw: RawFile, raw_dir: Pa
         headers["If-Modified-Since"] = known["last_modified"]
     head = client.head(url, headers=headers)
     if head.status_code == 304:
-        return False
-    head.raise_for_status()
-    if known:
-        same_etag = known.get("etag") and head.headers.get("ETag") == known["etag"]
-        same_date = known.get("last_modified") and head.headers.get("Last-Modified") == known["last_modified"]
-        if same_etag or same_date:
-            return False
-    if adapter:
         return True
-    return _body_sha(client, raw, url) not in accepted_sha256(source.source_id, raw, raw_dir)
+    head.raise_for_status()
+    same_etag = known.get("etag") and head.headers.get("ETag") == known["etag"]
+    same_date = known.get("last_modified") and head.headers.get("Last-Modified") == known["last_modified"]
+    return bool(same_etag or same_date)
+
+
+def _parts_changed(client: httpx.Client, source: Source, raw: RawFile, raw_dir: Path) -> bool:
+    """A file with live parts is unchanged only if every part's HEAD says so against the validators its snapshot
+    recorded; a part without them counts as changed, like an adapted file (the fetch then finds out: the same
+    adapted bytes are no new vintage)."""
+    from pipelines.sources.vintages import working_parts
+
+    known = {p["part"]: p for p in working_parts(raw_dir, source.source_id, raw.path)}
+    return not all(name in known and _head_says_unchanged(client, url, known[name])
+                   for name, url in live_parts(raw).items())
 
 
 def changed_sources(sources, raw_dir: Path, policy: HttpPolicy | None = None) -> tuple[list[str], list[str]]:

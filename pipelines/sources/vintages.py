@@ -122,9 +122,11 @@ def _new_vintage_id(raw_dir: Path, source_id: str, now: dt.datetime) -> str:
 
 def record_snapshot(raw_dir: Path, source: Source, raw: RawFile, content: Path, *, sha256: str, size: int,
                     origin: str, etag: str | None = None, last_modified: str | None = None,
-                    status: str = "candidate", reason: str | None = None) -> Snapshot:
+                    status: str = "candidate", reason: str | None = None,
+                    parts: list[dict] | None = None) -> Snapshot:
     """Keep `content` (moved, not copied) as a snapshot of `raw`, unless a snapshot already holds these bytes.
-    One snapshot folder per source and run: files of the same source changed in one run share a vintage."""
+    One snapshot folder per source and run: files of the same source changed in one run share a vintage.
+    `parts`: for a file adapted from several downloads, each one's {part, url, sha256, bytes, etag, last_modified}."""
     existing = _find(raw_dir, source.source_id, raw.path, sha256)
     if existing is not None:
         Path(content).unlink(missing_ok=True)
@@ -142,7 +144,7 @@ def record_snapshot(raw_dir: Path, source: Source, raw: RawFile, content: Path, 
     doc["files"].append({
         "path": raw.path, "origin": origin, "retrieved_at": now.isoformat(), "etag": etag,
         "last_modified": last_modified, "sha256": sha256, "bytes": size,
-        "registered_sha256": raw.sha256, "registered_bytes": raw.bytes,
+        "registered_sha256": raw.sha256, "registered_bytes": raw.bytes, **({"parts": parts} if parts else {}),
     })
     if reason:
         doc["reasons"] = [*doc.get("reasons", []), reason]
@@ -182,6 +184,16 @@ def set_working(raw_dir: Path, source_id: str, raw: RawFile, *, sha256: str, siz
 def working_vintage(raw_dir: Path, source_id: str, path: str) -> str | None:
     entry = working_state(raw_dir, source_id).get(path)
     return entry.get("vintage") if entry else None
+
+
+def working_parts(raw_dir: Path, source_id: str, path: str) -> list[dict]:
+    """The parts ({part, url, sha256, bytes, etag, last_modified}) recorded in the snapshot the working copy of a
+    multi-part live file came from, or [] (the registered bytes, or not a multi-part file)."""
+    vintage = working_vintage(raw_dir, source_id, path)
+    for snap in snapshots(raw_dir, source_id) if vintage else ():
+        if snap.vintage == vintage:
+            return next((f.get("parts") or [] for f in snap.files if f["path"] == path), [])
+    return []
 
 
 def _set_status(snap: Snapshot, status: str, **extra) -> None:
