@@ -155,6 +155,9 @@ def test_without_mirror_or_network_the_build_stops_at_once_with_one_line(tmp_pat
             entry["url"] = f"https://127.0.0.1:{port}/{doc['source_id']}/{entry['path']}" if entry.get("url") else None
         for spec in (doc.get("live") or {}).get("files", {}).values():
             spec["url"] = f"https://127.0.0.1:{port}/live/{doc['source_id']}"
+            if "discover" in spec:  # a publisher listing to find the newest file in: unreachable too
+                spec["url"] += "/{name}"
+                spec["discover"]["listing"] = f"https://127.0.0.1:{port}/listing/{doc['source_id']}"
         (registry / path.name).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     env = {"PATH": "/usr/bin:/bin", "AI_READINESS_DATA_DIR": str(tmp_path / "data"),
            "AI_READINESS_REGISTRY_DIR": str(registry), "HOME": str(tmp_path)}

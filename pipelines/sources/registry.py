@@ -29,7 +29,9 @@ class RawFile:
     role: str = "data"  # data | metadata | documentation
     live_url: str | None = None  # the publisher's current endpoint (live section); None: the pinned url serves
     live_adapter: str | None = None  # pipelines.sources.adapters name when the live format differs from the pinned
-    live_options: dict = field(default_factory=dict)
+    live_options: dict = field(default_factory=dict)  # the adapter's options
+    live_discover: dict | None = None  # {listing, pattern, newest_by}: the file name is found at fetch time
+    live_max_bytes: int | None = None  # a larger download cap than the pinned size allows (a wordier format)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,9 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
             role=f.get("role", "data" if f.get("parser") else "documentation"),
             live_url=(live["files"].get(f["path"]) or {}).get("url"),
             live_adapter=(live["files"].get(f["path"]) or {}).get("adapter"),
-            live_options={k: v for k, v in (live["files"].get(f["path"]) or {}).items() if k not in ("url", "adapter")},
+            live_options={k: v for k, v in (live["files"].get(f["path"]) or {}).items() if k not in _FETCH_KEYS},
+            live_discover=(live["files"].get(f["path"]) or {}).get("discover"),
+            live_max_bytes=(live["files"].get(f["path"]) or {}).get("max_bytes"),
         )
         for f in doc["files"]
     )
@@ -130,6 +134,7 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
 
 
 LIVE_STATUSES = ("live", "none")
+_FETCH_KEYS = ("url", "adapter", "discover", "max_bytes")  # read by fetch; every other key is an adapter option
 
 
 def _live_section(doc: dict, origin: Path) -> dict:
@@ -152,7 +157,37 @@ def _live_section(doc: dict, origin: Path) -> dict:
             raise ValueError(f"{origin}: live.files names {path!r}, which is not a registered file")
         if not _allowed_live_url(str((spec or {}).get("url", ""))):
             raise ValueError(f"{origin}: live URL of {path!r} must be https")
+        _check_discover(spec or {}, path, origin)
+        max_bytes = (spec or {}).get("max_bytes")
+        if max_bytes is not None and (not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0):
+            raise ValueError(f"{origin}: live max_bytes of {path!r} must be a positive integer")
     return {**live, "files": files}
+
+
+def _check_discover(spec: dict, path: str, origin: Path) -> None:
+    """`discover: {listing, pattern, newest_by}`: the live URL holds `{name}`, filled at fetch time with the newest
+    file name in the listing that matches `pattern` (pipelines.sources.discovery); `newest_by` orders the matches
+    by the pattern's named groups, as integers."""
+    discover = spec.get("discover")
+    has_slot = "{name}" in str(spec.get("url", ""))
+    if discover is None:
+        if has_slot:
+            raise ValueError(f"{origin}: live URL of {path!r} has {{name}} but no discover section fills it")
+        return
+    if not isinstance(discover, dict) or set(discover) != {"listing", "pattern", "newest_by"}:
+        raise ValueError(f"{origin}: live discover of {path!r} needs exactly listing, pattern and newest_by")
+    if not has_slot:
+        raise ValueError(f"{origin}: live URL of {path!r} must hold {{name}}, the discovered file name")
+    if not _allowed_live_url(str(discover["listing"])):
+        raise ValueError(f"{origin}: live discover listing of {path!r} must be https")
+    try:
+        groups = re.compile(discover["pattern"]).groupindex
+    except (re.error, TypeError) as exc:
+        raise ValueError(f"{origin}: live discover pattern of {path!r} is not a regex: {exc}") from None
+    order = discover["newest_by"]
+    if not isinstance(order, list) or not order or any(g not in groups for g in order):
+        raise ValueError(f"{origin}: live discover newest_by of {path!r} must list named groups of the pattern "
+                         f"({sorted(groups)})")
 
 
 _LOOPBACK_HTTP = re.compile(r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/")

@@ -6,6 +6,10 @@ Without validators the body is hashed (streamed, size-capped) and compared with 
 format adapter must turn into the pinned layout first (a World Bank zip) counts as changed, and the run that fetches
 it finds out (identical data is no new vintage). The sensor (`check_sources`) compares header fingerprints between
 ticks. Probes go through pipelines.sources.fetch's client: https only, bounded timeouts and redirects.
+
+A file with a discovery rule (pipelines.sources.discovery: the publisher names each release as a new file) is
+probed at the newest file its listing names: a name other than the working copy's is a change by itself, and the
+sensor's fingerprint carries the name.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from pipelines.base.settings import CONFIG_DIR
+from pipelines.base.errors import FetchError
 from pipelines.sources.fetch import HttpPolicy, live_target, make_client, max_download_bytes
 from pipelines.sources.registry import RawFile, Source
 
@@ -52,39 +57,55 @@ def load_schedule_config(path: Path = SCHEDULES_CONFIG) -> ScheduleConfig:
     )
 
 
-def probe(client: httpx.Client, raw: RawFile) -> str:
-    """A fingerprint of what the live URL serves now: 'etag:…', 'modified:…' (both with the length) or 'sha256:…'."""
+def _resolved(client: httpx.Client, raw: RawFile, source_id: str) -> tuple[str, str | None]:
+    """(URL to probe, publisher file name or None): the newest listed file for a discovery rule, else the live URL."""
+    from pipelines.sources.discovery import newest_file
+
     url = live_target(raw)[0]
+    if not raw.live_discover or url != raw.live_url:  # --pinned probes the pinned URL
+        return url, None
+    listing = _body(client, raw, raw.live_discover["listing"], {"Accept": "application/vnd.github+json"})
+    found = newest_file(listing, raw, source_id=source_id)
+    return found.url, found.name
+
+
+def probe(client: httpx.Client, raw: RawFile, source_id: str = "") -> str:
+    """A fingerprint of what the live URL serves now: 'etag:…', 'modified:…' (both with the length) or 'sha256:…',
+    followed by '|file:<name>' for a discovered file."""
+    url, name = _resolved(client, raw, source_id)
+    suffix = f"|file:{name}" if name else ""
     head = client.head(url, headers={"Accept-Encoding": "identity"})
     if head.status_code < 400:
         length = head.headers.get("Content-Length", "?")
         if head.headers.get("ETag"):
-            return f"etag:{head.headers['ETag']}|bytes:{length}"
+            return f"etag:{head.headers['ETag']}|bytes:{length}{suffix}"
         if head.headers.get("Last-Modified"):
-            return f"modified:{head.headers['Last-Modified']}|bytes:{length}"
-    return f"sha256:{_body_sha(client, raw, url)}"
+            return f"modified:{head.headers['Last-Modified']}|bytes:{length}{suffix}"
+    return f"sha256:{hashlib.sha256(_body(client, raw, url)).hexdigest()}{suffix}"
 
 
-def _body_sha(client: httpx.Client, raw: RawFile, url: str) -> str:
-    digest, size = hashlib.sha256(), 0
-    with client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as response:
+def _body(client: httpx.Client, raw: RawFile, url: str, headers: dict | None = None) -> bytes:
+    """The body of `url`, refused beyond the file's download cap."""
+    chunks, size = [], 0
+    with client.stream("GET", url, headers={"Accept-Encoding": "identity", **(headers or {})}) as response:
         response.raise_for_status()
         for chunk in response.iter_bytes(1 << 16):
             size += len(chunk)
             if size > max_download_bytes(raw):
-                raise ValueError(f"{raw.url}: more than {max_download_bytes(raw)} bytes")
-            digest.update(chunk)
-    return digest.hexdigest()
+                raise ValueError(f"{url}: more than {max_download_bytes(raw)} bytes")
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def differs(raw: RawFile, fingerprint: str, previous: str | None) -> bool:
     """A hash is compared with the registry; a header fingerprint with the last one seen (on first sight, only
     its length can be compared with the registered size)."""
+    fingerprint_of_bytes = fingerprint.split("|file:", 1)[0]
     if fingerprint.startswith("sha256:"):
-        return fingerprint != f"sha256:{raw.sha256}"
+        return fingerprint_of_bytes != f"sha256:{raw.sha256}"
     if previous is not None:
         return fingerprint != previous
-    length = fingerprint.rsplit("|bytes:", 1)[-1]
+    length = fingerprint_of_bytes.rsplit("|bytes:", 1)[-1]
     return length.isdigit() and int(length) != raw.bytes
 
 
@@ -98,8 +119,8 @@ def check_sources(sources, previous: dict, policy: HttpPolicy | None = None) -> 
             now = {}
             for raw in (f for f in source.files if live_target(f)[0]):
                 try:
-                    now[raw.path] = probe(client, raw)
-                except (httpx.HTTPError, ValueError) as exc:
+                    now[raw.path] = probe(client, raw, source.source_id)
+                except (httpx.HTTPError, ValueError, FetchError) as exc:
                     errors.append(f"{source.source_id}/{raw.path}: {type(exc).__name__}: {exc}")
                     if raw.path in before:
                         now[raw.path] = before[raw.path]
@@ -112,10 +133,17 @@ def check_sources(sources, previous: dict, policy: HttpPolicy | None = None) -> 
 
 def file_changed(client: httpx.Client, source: Source, raw: RawFile, raw_dir: Path) -> bool:
     """Whether the live endpoint of `raw` serves something other than the working copy (see the module docstring)."""
-    from pipelines.sources.vintages import accepted_sha256, validators
+    from pipelines.sources.vintages import accepted_sha256, validators, working_discovered_name
 
-    url, adapter = live_target(raw)
+    adapter = live_target(raw)[1]
+    url, name = _resolved(client, raw, source.source_id)
     known = validators(source.source_id, raw, raw_dir)
+    if name is not None:
+        recorded = working_discovered_name(raw_dir, source.source_id, raw.path)
+        if recorded is not None and recorded != name:  # the publisher listed a newer file: a change by itself
+            return True
+        if recorded is None:
+            known = {}  # validators (if any) are not known to be this file's
     headers = {"Accept-Encoding": "identity"}
     if known.get("etag"):
         headers["If-None-Match"] = known["etag"]
@@ -132,7 +160,7 @@ def file_changed(client: httpx.Client, source: Source, raw: RawFile, raw_dir: Pa
             return False
     if adapter:
         return True
-    return _body_sha(client, raw, url) not in accepted_sha256(source.source_id, raw, raw_dir)
+    return hashlib.sha256(_body(client, raw, url)).hexdigest() not in accepted_sha256(source.source_id, raw, raw_dir)
 
 
 def changed_sources(sources, raw_dir: Path, policy: HttpPolicy | None = None) -> tuple[list[str], list[str]]:
@@ -148,6 +176,6 @@ def changed_sources(sources, raw_dir: Path, policy: HttpPolicy | None = None) ->
                     if file_changed(client, source, raw, raw_dir):
                         changed.append(source.source_id)
                         break
-                except (httpx.HTTPError, ValueError) as exc:
+                except (httpx.HTTPError, ValueError, FetchError) as exc:
                     errors.append(f"{source.source_id}/{raw.path}: {type(exc).__name__}: {exc}")
     return changed, errors
