@@ -8,6 +8,8 @@ the adapted file (what is parsed) and records the endpoint it came from.
 - worldbank_zip_to_long: the zip's wide `API_` CSV (4 header lines, then `Country Name, Country Code, Indicator Name,
   Indicator Code, 1960, ...`) as the Datahub long CSV the pinned files are (`Country Name,Country Code,Year,Value`,
   CRLF, blank cells dropped, values copied as text: the conversion datasets/world-development-indicators runs).
+- oecd_patents_sdmx_to_panel: OECD SDMX-CSV of AI patent families as the third party's panel
+  (pipelines.sources.adapter_oecd).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from pipelines.base.errors import FetchError
+from pipelines.sources.adapter_oecd import oecd_patents_sdmx_to_panel
 
 
 def _zip_member(downloaded: Path, prefix: str, *, source_id: str, file: str) -> bytes:
@@ -68,7 +71,8 @@ def worldbank_zip_to_long(downloaded: Path, out: Path, *, member: str, source_id
     out.write_bytes(worldbank_wide_to_long(wide, source_id=source_id, file=file))
 
 
-ADAPTERS = {"worldbank_zip_member": worldbank_zip_member, "worldbank_zip_to_long": worldbank_zip_to_long}
+ADAPTERS = {"worldbank_zip_member": worldbank_zip_member, "worldbank_zip_to_long": worldbank_zip_to_long,
+            "oecd_patents_sdmx_to_panel": oecd_patents_sdmx_to_panel}
 
 
 def adapt(name: str, downloaded: Path, out: Path, options: dict, *, source_id: str, file: str) -> None:
