@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from pipelines.base.settings import CONFIG_DIR
 from pipelines.base.errors import FetchError
+from pipelines.base.settings import CONFIG_DIR
 from pipelines.sources.fetch import HttpPolicy, live_target, make_client, max_download_bytes
 from pipelines.sources.registry import RawFile, Source
 
@@ -64,7 +64,7 @@ def _resolved(client: httpx.Client, raw: RawFile, source_id: str) -> tuple[str, 
     url = live_target(raw)[0]
     if not raw.live_discover or url != raw.live_url:  # --pinned probes the pinned URL
         return url, None
-    listing = _body(client, raw, raw.live_discover["listing"], {"Accept": "application/vnd.github+json"})
+    listing = b"".join(_chunks(client, raw, raw.live_discover["listing"], {"Accept": "application/vnd.github+json"}))
     found = newest_file(listing, raw, source_id=source_id)
     return found.url, found.name
 
@@ -81,20 +81,26 @@ def probe(client: httpx.Client, raw: RawFile, source_id: str = "") -> str:
             return f"etag:{head.headers['ETag']}|bytes:{length}{suffix}"
         if head.headers.get("Last-Modified"):
             return f"modified:{head.headers['Last-Modified']}|bytes:{length}{suffix}"
-    return f"sha256:{hashlib.sha256(_body(client, raw, url)).hexdigest()}{suffix}"
+    return f"sha256:{_body_sha(client, raw, url)}{suffix}"
 
 
-def _body(client: httpx.Client, raw: RawFile, url: str, headers: dict | None = None) -> bytes:
-    """The body of `url`, refused beyond the file's download cap."""
-    chunks, size = [], 0
+def _chunks(client: httpx.Client, raw: RawFile, url: str, headers: dict | None = None):
+    """The body of `url`, streamed, refused beyond the file's download cap."""
+    size = 0
     with client.stream("GET", url, headers={"Accept-Encoding": "identity", **(headers or {})}) as response:
         response.raise_for_status()
         for chunk in response.iter_bytes(1 << 16):
             size += len(chunk)
             if size > max_download_bytes(raw):
                 raise ValueError(f"{url}: more than {max_download_bytes(raw)} bytes")
-            chunks.append(chunk)
-    return b"".join(chunks)
+            yield chunk
+
+
+def _body_sha(client: httpx.Client, raw: RawFile, url: str) -> str:
+    digest = hashlib.sha256()
+    for chunk in _chunks(client, raw, url):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def differs(raw: RawFile, fingerprint: str, previous: str | None) -> bool:
@@ -160,7 +166,7 @@ def file_changed(client: httpx.Client, source: Source, raw: RawFile, raw_dir: Pa
             return False
     if adapter:
         return True
-    return hashlib.sha256(_body(client, raw, url)).hexdigest() not in accepted_sha256(source.source_id, raw, raw_dir)
+    return _body_sha(client, raw, url) not in accepted_sha256(source.source_id, raw, raw_dir)
 
 
 def changed_sources(sources, raw_dir: Path, policy: HttpPolicy | None = None) -> tuple[list[str], list[str]]:
