@@ -215,6 +215,8 @@ def _refuse_without_network(plan, paths) -> None:
             url = live_target(raw)[0]
             if url and not local.is_file():
                 urls.append(url)
+                if raw.live_discover and url == raw.live_url:  # the listing is asked first
+                    urls.append(raw.live_discover["listing"])
     if not urls:
         return
     failed = unreachable_hosts(urls)

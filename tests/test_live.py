@@ -159,6 +159,9 @@ def test_without_mirror_or_network_the_build_stops_at_once_with_one_line(tmp_pat
                                  for name in spec["parts"]}
             else:
                 spec["url"] = f"https://127.0.0.1:{port}/live/{doc['source_id']}"
+            if "discover" in spec:  # a publisher listing to find the newest file in: unreachable too
+                spec["url"] += "/{name}"
+                spec["discover"]["listing"] = f"https://127.0.0.1:{port}/listing/{doc['source_id']}"
         (registry / path.name).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     env = {"PATH": "/usr/bin:/bin", "AI_READINESS_DATA_DIR": str(tmp_path / "data"),
            "AI_READINESS_REGISTRY_DIR": str(registry), "HOME": str(tmp_path)}

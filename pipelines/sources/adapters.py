@@ -13,6 +13,8 @@ the adapted file (what is parsed) and records the endpoint it came from.
   (pipelines.sources.adapter_uis).
 - imf_datamapper_to_aipi: the IMF DataMapper API's answers for the AIPI and its four components plus the country
   labels (a multi-part live file: `downloaded` is {part: path}) as the AIPI workbook (pipelines.sources.adapter_imf).
+- oecd_patents_sdmx_to_panel: OECD SDMX-CSV of AI patent families as the third party's panel
+  (pipelines.sources.adapter_oecd).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pipelines.base.errors import FetchError
 from pipelines.sources.adapter_eurostat import eurostat_sdmx_to_wide
 from pipelines.sources.adapter_imf import imf_datamapper_to_aipi
 from pipelines.sources.adapter_uis import uis_json_to_export
+from pipelines.sources.adapter_oecd import oecd_patents_sdmx_to_panel
 
 
 def _zip_member(downloaded: Path, prefix: str, *, source_id: str, file: str) -> bytes:
@@ -78,7 +81,8 @@ def worldbank_zip_to_long(downloaded: Path, out: Path, *, member: str, source_id
 
 ADAPTERS = {"worldbank_zip_member": worldbank_zip_member, "worldbank_zip_to_long": worldbank_zip_to_long,
             "eurostat_sdmx_to_wide": eurostat_sdmx_to_wide, "uis_json_to_export": uis_json_to_export,
-            "imf_datamapper_to_aipi": imf_datamapper_to_aipi}
+            "imf_datamapper_to_aipi": imf_datamapper_to_aipi,
+            "oecd_patents_sdmx_to_panel": oecd_patents_sdmx_to_panel}
 
 
 def adapt(name: str, downloaded: Path | dict[str, Path], out: Path, options: dict, *, source_id: str,

@@ -225,16 +225,18 @@ def _is_current(raw: RawFile, dest: Path, accepted: set[str] | None = None) -> s
 
 def _install(source: Source, raw: RawFile, raw_dir: Path, content: Path, *, sha: str, size: int, origin: str,
              etag: str | None = None, last_modified: str | None = None,
-             parts: list[dict] | None = None) -> tuple[str, int]:
+             parts: list[dict] | None = None, discovered: dict | None = None) -> tuple[str, int]:
     """Make `content` (a temp file, consumed) the working copy of `raw`. The registered bytes go straight in; other
     bytes become (or reuse) a dated snapshot first, and the working copy a copy of it. With --pinned, other bytes
-    are kept as a refused snapshot and the build stops naming both checksums."""
+    are kept as a refused snapshot and the build stops naming both checksums. `discovered`: which publisher file
+    a discovery rule took (pipelines.sources.discovery), kept with the snapshot and the working copy."""
     from pipelines.sources import vintages
 
     dest = raw_dir / source.source_id / raw.path
+    name = (discovered or {}).get("name")
     if sha == raw.sha256:
         vintages.set_working(raw_dir, source.source_id, raw, sha256=sha, size=size, vintage=None, etag=etag,
-                             last_modified=last_modified)
+                             last_modified=last_modified, discovered_name=name)
         crash_point("fetch:temp_written")
         os.replace(content, dest)
         return sha, size
@@ -249,11 +251,11 @@ def _install(source: Source, raw: RawFile, raw_dir: Path, content: Path, *, sha:
             source_id=source.source_id, file=raw.path, rule="sha256_manifest",
         )
     snap = vintages.record_snapshot(raw_dir, source, raw, content, sha256=sha, size=size, origin=origin,
-                                    etag=etag, last_modified=last_modified, parts=parts)
-    log.warning("%s/%s: new vintage %s (sha256 %s, %d bytes; registry %s)", source.source_id, raw.path,
-                snap.vintage, sha[:12], size, raw.sha256[:12])
+                                    etag=etag, last_modified=last_modified, parts=parts, discovered=discovered)
+    log.warning("%s/%s: new vintage %s (sha256 %s, %d bytes; registry %s)%s", source.source_id, raw.path,
+                snap.vintage, sha[:12], size, raw.sha256[:12], f" from the publisher's {name}" if name else "")
     vintages.set_working(raw_dir, source.source_id, raw, sha256=sha, size=size, vintage=snap.vintage, etag=etag,
-                         last_modified=last_modified)
+                         last_modified=last_modified, discovered_name=name)
     tmp = _temp_beside(dest)
     try:
         shutil.copyfile(snap.folder / raw.path, tmp)
@@ -323,8 +325,9 @@ def make_client(policy: HttpPolicy | None = None) -> httpx.Client:
 
 
 def max_download_bytes(raw: RawFile) -> int:
-    """Room for a grown upstream file, but not for an endless or hostile body."""
-    return raw.bytes * 2 + _MIB
+    """Room for a grown upstream file, but not for an endless or hostile body; a live endpoint whose format is
+    wordier than the pinned file's (SDMX-CSV with labels) declares its own cap (live.files.<path>.max_bytes)."""
+    return max(raw.bytes * 2 + _MIB, raw.live_max_bytes or 0)
 
 
 def _looks_like_html(first_chunk: bytes) -> bool:
@@ -454,6 +457,12 @@ def fetch_from_url(source: Source, raw: RawFile, raw_dir: Path, client: httpx.Cl
     known = vintages.validators(source.source_id, raw, raw_dir) if current else {}
     if current is not None and not known and url == raw.url:  # a pinned URL's bytes never change: no download
         return FetchedFile(source.source_id, raw.path, dest, current, dest.stat().st_size, url)
+    discovered = None
+    if raw.live_discover and url == raw.live_url:  # the publisher names each release anew: find the newest
+        discovered = _discover(client, source, raw, dest, policy)
+        url = discovered.url
+        if vintages.working_discovered_name(raw_dir, source.source_id, raw.path) != discovered.name:
+            known = {}  # the validators belong to another file of the publisher's
     headers = {}
     if known.get("etag"):
         headers["If-None-Match"] = known["etag"]
@@ -480,10 +489,29 @@ def fetch_from_url(source: Source, raw: RawFile, raw_dir: Path, client: httpx.Cl
             tmp, sha, size = adapted, sha256_of(adapted), adapted.stat().st_size
             origin = f"{url} ({adapter}{': ' + raw.live_options['member'] if 'member' in raw.live_options else ''})"
         sha, size = _install(source, raw, raw_dir, tmp, sha=sha, size=size, origin=origin, etag=found.get("etag"),
-                             last_modified=found.get("last_modified"))
+                             last_modified=found.get("last_modified"),
+                             discovered=discovered.as_metadata() if discovered else None)
     finally:
         tmp.unlink(missing_ok=True)
     return FetchedFile(source.source_id, raw.path, dest, sha, size, url)
+
+
+def _discover(client: httpx.Client, source: Source, raw: RawFile, dest: Path, policy: HttpPolicy):
+    """The newest publisher file under the registry's discovery rule (pipelines.sources.discovery); the listing
+    is downloaded like any file (retries, size cap, unreachable hosts)."""
+    from pipelines.sources.discovery import newest_file
+
+    listing = raw.live_discover["listing"]
+    try:
+        _check_url(httpx.URL(listing), policy)
+    except _RefusedURL as exc:
+        raise FetchError(str(exc), source_id=source.source_id, file=raw.path, rule="https_only") from None
+    tmp, _, _, _ = _download(client, source.source_id, raw, dest, policy, listing,
+                             {"Accept": "application/vnd.github+json"})
+    try:
+        return newest_file(tmp.read_bytes(), raw, source_id=source.source_id)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def live_target(raw: RawFile) -> tuple[str | None, str | None]:

@@ -33,6 +33,8 @@ class RawFile:
     # several publisher requests that together make this one file ({part name: URL}, e.g. one per indicator plus
     # the country labels); live_url is then the first part's, and the adapter gets every downloaded part
     live_parts: dict = field(default_factory=dict)
+    live_discover: dict | None = None  # {listing, pattern, newest_by}: the file name is found at fetch time
+    live_max_bytes: int | None = None  # a larger download cap than the pinned size allows (a wordier format)
 
 
 @dataclass(frozen=True)
@@ -131,15 +133,16 @@ def _source_from_dict(doc: dict, origin: Path) -> Source:
 
 
 LIVE_STATUSES = ("live", "none")
-_LIVE_KEYS = ("url", "adapter", "parts")
+_LIVE_KEYS = ("url", "adapter", "parts", "discover", "max_bytes")  # read by fetch; every other key is an adapter option
 
 
 def _live_fields(spec: dict) -> dict:
     """RawFile's live_* fields from one live.files entry: `url`, or `parts` ({name: URL}, downloaded one by one and
-    handed together to the adapter); `adapter`; anything else is the adapter's options."""
+    handed together to the adapter); `adapter`; `discover`; `max_bytes`; anything else is the adapter's options."""
     parts = dict(spec.get("parts") or {})
     return {"live_url": spec.get("url") or next(iter(parts.values()), None), "live_adapter": spec.get("adapter"),
-            "live_options": {k: v for k, v in spec.items() if k not in _LIVE_KEYS}, "live_parts": parts}
+            "live_options": {k: v for k, v in spec.items() if k not in _LIVE_KEYS}, "live_parts": parts,
+            "live_discover": spec.get("discover"), "live_max_bytes": spec.get("max_bytes")}
 
 
 def _live_section(doc: dict, origin: Path) -> dict:
@@ -165,6 +168,10 @@ def _live_section(doc: dict, origin: Path) -> dict:
             _check_parts(spec, path, origin)
         elif not _allowed_live_url(str(spec.get("url", ""))):
             raise ValueError(f"{origin}: live URL of {path!r} must be https")
+        _check_discover(spec or {}, path, origin)
+        max_bytes = (spec or {}).get("max_bytes")
+        if max_bytes is not None and (not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0):
+            raise ValueError(f"{origin}: live max_bytes of {path!r} must be a positive integer")
     return {**live, "files": files}
 
 
@@ -178,6 +185,30 @@ def _check_parts(spec: dict, path: str, origin: Path) -> None:
             raise ValueError(f"{origin}: live part name {name!r} of {path!r} must be an identifier")
         if not _allowed_live_url(str(url)):
             raise ValueError(f"{origin}: live URL of {path!r} part {name} must be https")
+def _check_discover(spec: dict, path: str, origin: Path) -> None:
+    """`discover: {listing, pattern, newest_by}`: the live URL holds `{name}`, filled at fetch time with the newest
+    file name in the listing that matches `pattern` (pipelines.sources.discovery); `newest_by` orders the matches
+    by the pattern's named groups, as integers."""
+    discover = spec.get("discover")
+    has_slot = "{name}" in str(spec.get("url", ""))
+    if discover is None:
+        if has_slot:
+            raise ValueError(f"{origin}: live URL of {path!r} has {{name}} but no discover section fills it")
+        return
+    if not isinstance(discover, dict) or set(discover) != {"listing", "pattern", "newest_by"}:
+        raise ValueError(f"{origin}: live discover of {path!r} needs exactly listing, pattern and newest_by")
+    if not has_slot:
+        raise ValueError(f"{origin}: live URL of {path!r} must hold {{name}}, the discovered file name")
+    if not _allowed_live_url(str(discover["listing"])):
+        raise ValueError(f"{origin}: live discover listing of {path!r} must be https")
+    try:
+        groups = re.compile(discover["pattern"]).groupindex
+    except (re.error, TypeError) as exc:
+        raise ValueError(f"{origin}: live discover pattern of {path!r} is not a regex: {exc}") from None
+    order = discover["newest_by"]
+    if not isinstance(order, list) or not order or any(g not in groups for g in order):
+        raise ValueError(f"{origin}: live discover newest_by of {path!r} must list named groups of the pattern "
+                         f"({sorted(groups)})")
 
 
 _LOOPBACK_HTTP = re.compile(r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/")

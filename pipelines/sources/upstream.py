@@ -8,6 +8,10 @@ it finds out (identical data is no new vintage); a file adapted from several par
 if every part's conditional HEAD says so against the validators its snapshot recorded. The sensor (`check_sources`)
 compares header fingerprints between ticks. Probes go through pipelines.sources.fetch's client: https only, bounded
 timeouts and redirects.
+
+A file with a discovery rule (pipelines.sources.discovery: the publisher names each release as a new file) is
+probed at the newest file its listing names: a name other than the working copy's is a change by itself, and the
+sensor's fingerprint carries the name.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from pipelines.base.errors import FetchError
 from pipelines.base.settings import CONFIG_DIR
 from pipelines.sources.fetch import HttpPolicy, live_parts, live_target, make_client, max_download_bytes
 from pipelines.sources.registry import RawFile, Source
@@ -54,13 +59,26 @@ def load_schedule_config(path: Path = SCHEDULES_CONFIG) -> ScheduleConfig:
     )
 
 
-def probe(client: httpx.Client, raw: RawFile) -> str:
-    """A fingerprint of what the live URL serves now: 'etag:…', 'modified:…' (both with the length) or 'sha256:…';
-    for a file with live parts, 'parts:' and each part's fingerprint."""
+def _resolved(client: httpx.Client, raw: RawFile, source_id: str) -> tuple[str, str | None]:
+    """(URL to probe, publisher file name or None): the newest listed file for a discovery rule, else the live URL."""
+    from pipelines.sources.discovery import newest_file
+
+    url = live_target(raw)[0]
+    if not raw.live_discover or url != raw.live_url:  # --pinned probes the pinned URL
+        return url, None
+    listing = b"".join(_chunks(client, raw, raw.live_discover["listing"], {"Accept": "application/vnd.github+json"}))
+    found = newest_file(listing, raw, source_id=source_id)
+    return found.url, found.name
+
+
+def probe(client: httpx.Client, raw: RawFile, source_id: str = "") -> str:
+    """A fingerprint of what the live URL serves now: 'etag:…', 'modified:…' (both with the length) or 'sha256:…',
+    followed by '|file:<name>' for a discovered file; for a file with live parts, 'parts:' and each part's."""
     parts = live_parts(raw)
     if parts:
         return "parts:" + " ".join(f"{name}={_probe_url(client, raw, url)}" for name, url in parts.items())
-    return _probe_url(client, raw, live_target(raw)[0])
+    url, name = _resolved(client, raw, source_id)
+    return _probe_url(client, raw, url) + (f"|file:{name}" if name else "")
 
 
 def _probe_url(client: httpx.Client, raw: RawFile, url: str) -> str:
@@ -74,15 +92,22 @@ def _probe_url(client: httpx.Client, raw: RawFile, url: str) -> str:
     return f"sha256:{_body_sha(client, raw, url)}"
 
 
-def _body_sha(client: httpx.Client, raw: RawFile, url: str) -> str:
-    digest, size = hashlib.sha256(), 0
-    with client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as response:
+def _chunks(client: httpx.Client, raw: RawFile, url: str, headers: dict | None = None):
+    """The body of `url`, streamed, refused beyond the file's download cap."""
+    size = 0
+    with client.stream("GET", url, headers={"Accept-Encoding": "identity", **(headers or {})}) as response:
         response.raise_for_status()
         for chunk in response.iter_bytes(1 << 16):
             size += len(chunk)
             if size > max_download_bytes(raw):
-                raise ValueError(f"{raw.url}: more than {max_download_bytes(raw)} bytes")
-            digest.update(chunk)
+                raise ValueError(f"{url}: more than {max_download_bytes(raw)} bytes")
+            yield chunk
+
+
+def _body_sha(client: httpx.Client, raw: RawFile, url: str) -> str:
+    digest = hashlib.sha256()
+    for chunk in _chunks(client, raw, url):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -91,11 +116,12 @@ def differs(raw: RawFile, fingerprint: str, previous: str | None) -> bool:
     its length can be compared with the registered size)."""
     if fingerprint.startswith("parts:"):  # adapted from several answers: only comparable with the last one seen
         return fingerprint != previous
+    fingerprint_of_bytes = fingerprint.split("|file:", 1)[0]
     if fingerprint.startswith("sha256:"):
-        return fingerprint != f"sha256:{raw.sha256}"
+        return fingerprint_of_bytes != f"sha256:{raw.sha256}"
     if previous is not None:
         return fingerprint != previous
-    length = fingerprint.rsplit("|bytes:", 1)[-1]
+    length = fingerprint_of_bytes.rsplit("|bytes:", 1)[-1]
     return length.isdigit() and int(length) != raw.bytes
 
 
@@ -109,8 +135,8 @@ def check_sources(sources, previous: dict, policy: HttpPolicy | None = None) -> 
             now = {}
             for raw in (f for f in source.files if live_target(f)[0]):
                 try:
-                    now[raw.path] = probe(client, raw)
-                except (httpx.HTTPError, ValueError) as exc:
+                    now[raw.path] = probe(client, raw, source.source_id)
+                except (httpx.HTTPError, ValueError, FetchError) as exc:
                     errors.append(f"{source.source_id}/{raw.path}: {type(exc).__name__}: {exc}")
                     if raw.path in before:
                         now[raw.path] = before[raw.path]
@@ -123,12 +149,20 @@ def check_sources(sources, previous: dict, policy: HttpPolicy | None = None) -> 
 
 def file_changed(client: httpx.Client, source: Source, raw: RawFile, raw_dir: Path) -> bool:
     """Whether the live endpoint of `raw` serves something other than the working copy (see the module docstring)."""
-    from pipelines.sources.vintages import accepted_sha256, validators
+    from pipelines.sources.vintages import accepted_sha256, validators, working_discovered_name
 
     if live_parts(raw):
         return _parts_changed(client, source, raw, raw_dir)
-    url, adapter = live_target(raw)
-    if _head_says_unchanged(client, url, validators(source.source_id, raw, raw_dir)):
+    adapter = live_target(raw)[1]
+    url, name = _resolved(client, raw, source.source_id)
+    known = validators(source.source_id, raw, raw_dir)
+    if name is not None:
+        recorded = working_discovered_name(raw_dir, source.source_id, raw.path)
+        if recorded is not None and recorded != name:  # the publisher listed a newer file: a change by itself
+            return True
+        if recorded is None:
+            known = {}  # validators (if any) are not known to be this file's
+    if _head_says_unchanged(client, url, known):
         return False
     if adapter:
         return True
@@ -175,6 +209,6 @@ def changed_sources(sources, raw_dir: Path, policy: HttpPolicy | None = None) ->
                     if file_changed(client, source, raw, raw_dir):
                         changed.append(source.source_id)
                         break
-                except (httpx.HTTPError, ValueError) as exc:
+                except (httpx.HTTPError, ValueError, FetchError) as exc:
                     errors.append(f"{source.source_id}/{raw.path}: {type(exc).__name__}: {exc}")
     return changed, errors

@@ -123,10 +123,11 @@ def _new_vintage_id(raw_dir: Path, source_id: str, now: dt.datetime) -> str:
 def record_snapshot(raw_dir: Path, source: Source, raw: RawFile, content: Path, *, sha256: str, size: int,
                     origin: str, etag: str | None = None, last_modified: str | None = None,
                     status: str = "candidate", reason: str | None = None,
-                    parts: list[dict] | None = None) -> Snapshot:
+                    parts: list[dict] | None = None, discovered: dict | None = None) -> Snapshot:
     """Keep `content` (moved, not copied) as a snapshot of `raw`, unless a snapshot already holds these bytes.
     One snapshot folder per source and run: files of the same source changed in one run share a vintage.
-    `parts`: for a file adapted from several downloads, each one's {part, url, sha256, bytes, etag, last_modified}."""
+    `parts`: for a file adapted from several downloads, each one's {part, url, sha256, bytes, etag, last_modified}.
+    `discovered` ({name, listing, git_sha}): the publisher file a discovery rule took for this path."""
     existing = _find(raw_dir, source.source_id, raw.path, sha256)
     if existing is not None:
         Path(content).unlink(missing_ok=True)
@@ -145,6 +146,7 @@ def record_snapshot(raw_dir: Path, source: Source, raw: RawFile, content: Path, 
         "path": raw.path, "origin": origin, "retrieved_at": now.isoformat(), "etag": etag,
         "last_modified": last_modified, "sha256": sha256, "bytes": size,
         "registered_sha256": raw.sha256, "registered_bytes": raw.bytes, **({"parts": parts} if parts else {}),
+        **({"discovered": discovered} if discovered else {}),
     })
     if reason:
         doc["reasons"] = [*doc.get("reasons", []), reason]
@@ -167,9 +169,11 @@ def _open_snapshot(raw_dir: Path, source_id: str, path: str) -> str | None:
 
 
 def set_working(raw_dir: Path, source_id: str, raw: RawFile, *, sha256: str, size: int, vintage: str | None,
-                etag: str | None = None, last_modified: str | None = None) -> None:
+                etag: str | None = None, last_modified: str | None = None,
+                discovered_name: str | None = None) -> None:
     """Record what the working copy is about to be (before it is replaced: a crash in between leaves a working
-    copy that no longer verifies, i.e. a stale source that the next build fetches again)."""
+    copy that no longer verifies, i.e. a stale source that the next build fetches again). `discovered_name`: the
+    publisher's file it came from, when a discovery rule chose it (its validators are that file's)."""
     state_path = source_dir(raw_dir, source_id) / STATE_FILE
     doc = _read_json(state_path, {"files": {}})
     files = doc.setdefault("files", {})
@@ -177,7 +181,8 @@ def set_working(raw_dir: Path, source_id: str, raw: RawFile, *, sha256: str, siz
         files.pop(raw.path, None)  # the registered bytes: nothing to remember
     else:
         files[raw.path] = {"sha256": sha256, "bytes": size, "vintage": vintage, "etag": etag,
-                           "last_modified": last_modified}
+                           "last_modified": last_modified,
+                           **({"discovered_name": discovered_name} if discovered_name else {})}
     _write_json(state_path, doc)
 
 
@@ -194,6 +199,12 @@ def working_parts(raw_dir: Path, source_id: str, path: str) -> list[dict]:
         if snap.vintage == vintage:
             return next((f.get("parts") or [] for f in snap.files if f["path"] == path), [])
     return []
+
+
+def working_discovered_name(raw_dir: Path, source_id: str, path: str) -> str | None:
+    """The publisher file name a discovery rule took for the working copy, if it recorded one."""
+    entry = working_state(raw_dir, source_id).get(path)
+    return entry.get("discovered_name") if entry else None
 
 
 def _set_status(snap: Snapshot, status: str, **extra) -> None:
@@ -247,6 +258,7 @@ def describe(raw_dir: Path, registry: dict[str, Source], source_ids: list[str] |
                     "retrieved_at": f.get("retrieved_at"), "etag": f.get("etag"),
                     "last_modified": f.get("last_modified"), "release": snap.doc.get("release"),
                     "in_use": (state.get(f["path"]) or {}).get("vintage") == snap.vintage,
+                    "discovered_name": (f.get("discovered") or {}).get("name"),
                     "reason": "; ".join(snap.doc.get("reasons", []))[:300] or None,
                 })
     return rows
