@@ -83,7 +83,7 @@ def _genai_live(server):
 
 
 def test_the_registry_discovers_microsofts_quarter_files_on_the_main_branch():
-    [raw] = [f for f in load_registry()[GENAI].files if f.live_url]
+    [raw] = [f for f in load_registry()[GENAI].files if f.live_discover]
     assert raw.path == PINNED and raw.live_url.endswith("/main/data/{name}")
     assert raw.live_discover["listing"] == ("https://api.github.com/repos/microsoft/ai-diffusion-report/contents/"
                                             "data?ref=main")
