@@ -30,8 +30,10 @@ RELEASE_CHECKS = {
     "the tolerance in config/validation.yaml versus the last published warehouse.",
     "release_focus_country": "The focus country (config/validation.yaml, Japan) loses no (source, indicator, period) "
     "cell it had in the last published warehouse.",
-    "release_value_moves": "Cells whose value moved by more than the configured factor since the last release "
-    "(WARN, with both values).",
+    "release_value_moves": "No cell moved by config/validation.yaml's value_move_factor (x10) or more since the "
+    "last release, a unit error's mark (smaller moves of value_move_warn_factor or more warn; near zero and "
+    "0 <-> non-zero do not count; a vintage accepted with `ai-readiness vintages accept` warns), with both "
+    "values and rows.",
 }
 
 
@@ -66,14 +68,31 @@ def _audited(project: ProjectPaths, asset: str, name: str, evaluate) -> dg.Asset
     does not run the checks (`ai-readiness build --select published_marts`, or the UI)."""
     from pipelines.base.audit import record_check
 
-    passed = False
+    passed, reasons = False, [f"check {asset}:{name} raised (see the run log)"]
     try:
         result = evaluate()
         passed = result.passed or result.severity == dg.AssetCheckSeverity.WARN
+        reported = result.metadata.get("failure_lines")
+        lines = str(getattr(reported, "value", reported) or "").splitlines()
+        reasons = [f"check {asset}:{name} {line}" for line in lines if line.strip()] or reasons
         return result
     finally:
         with project.build_warehouse() as connection:
             record_check(connection, f"{asset}:{name}", passed)
+        if not passed:
+            _hold_vintages(project, reasons)
+
+
+def _hold_vintages(project: ProjectPaths, reasons: list[str]) -> None:
+    """A blocking failure: this run publishes nothing, so the new vintages it parsed are held with the reasons,
+    in every run (schedule, sensor, UI), not only `ai-readiness build` (which holds them again with every
+    failure of the run once it ends)."""
+    from pipelines.sources.vintages import mark_held
+
+    try:
+        mark_held(load_registry(), project.paths().raw_dir, reasons)
+    except (OSError, ValueError):  # the check's own outcome is what matters; the CLI tries again at the end
+        pass
 
 
 def _validate(project: ProjectPaths, table: str, run_name: str):
@@ -119,11 +138,13 @@ def mart_gx_check(table: str) -> dg.AssetChecksDefinition:
 def release_check(name: str, description: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset="fct_indicator_values", name=name, blocking=True, description=description)
     def _check(project: ProjectPaths) -> dg.AssetCheckResult:
+        from pipelines.sources.vintages import snapshot_files
         from pipelines.validation.release import release_checks
 
-        paths = project.paths()
+        paths, registry = project.paths(), load_registry()
         return _audited(project, "fct_indicator_values", name, lambda: _result(release_checks(
-            paths.build_warehouse, paths.published_warehouse, sorted(load_registry()), only=name)[name]))
+            paths.build_warehouse, paths.published_warehouse, sorted(registry), only=name,
+            snapshot_files=snapshot_files(registry, paths.raw_dir))[name]))
 
     return _check
 
