@@ -210,13 +210,17 @@ def mark_published(registry: dict[str, Source], raw_dir: Path, release_id: str) 
     return marked
 
 
-def mark_held(registry: dict[str, Source], raw_dir: Path, reasons: list[str]) -> list[Snapshot]:
-    """After a failed build: the candidate snapshots in use are held, with the failures that stopped it."""
+def mark_held(registry: dict[str, Source], raw_dir: Path, reasons: list[str],
+              run_id: str | None = None) -> list[Snapshot]:
+    """After a failed build: the candidate snapshots in use are held, with the failures that stopped it. With
+    `run_id` (a check failing inside a run), the reasons add to those of earlier failures of the same run."""
     held = []
     for snap in in_use(registry, raw_dir):
         if snap.status in ("candidate", "held"):
             mine = [r for r in reasons if snap.source_id in r] or reasons
-            _set_status(snap, "held", reasons=mine[:20])
+            if run_id is not None and snap.doc.get("held_in_run") == run_id:
+                mine = list(dict.fromkeys([*snap.doc.get("reasons", []), *mine]))
+            _set_status(snap, "held", reasons=mine[:20], held_in_run=run_id)
             held.append(snap)
     return held
 
