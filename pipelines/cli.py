@@ -96,6 +96,39 @@ def _progress_logger(started: float):
     return progress
 
 
+def _console_logger():
+    """Dagster's console logger without what the build's summary says better: one "Dependencies for step X
+    failed ... Not executing." per step downstream of a failure (~100 lines after a blocking check), and the
+    tracebacks of a blocking check's step and of the run; the summary lists each failure with source, file, row
+    and rule. Other step failures keep their traceback."""
+    import logging
+
+    import dagster as dg
+
+    def redundant(record: logging.LogRecord) -> bool:
+        event = getattr(record, "dagster_event", None)
+        if event is None:
+            message = record.getMessage()
+            return "Dependencies for step" in message and "Not executing." in message
+        if event.event_type == dg.DagsterEventType.RUN_FAILURE:
+            return True
+        error = event.step_failure_data.error if event.event_type == dg.DagsterEventType.STEP_FAILURE else None
+        return error is not None and error.cls_name == "DagsterAssetCheckFailedError"
+
+    class Summarised(logging.Filter):
+        def filter(self, record):
+            return not redundant(record)
+
+    @dg.logger(config_schema=dg.colored_console_logger.config_schema, description="Dagster's console logger, "
+               "without the lines the build's summary repeats")
+    def console(init_context):
+        logger = dg.colored_console_logger.logger_fn(init_context)
+        logger.addFilter(Summarised())
+        return logger
+
+    return console
+
+
 def build(select: str | None = None, wait_seconds: float = 0.0, *, full: bool = False,
           without_checks: bool = False, pinned: bool = False) -> int:
     """Plan and materialize under the build lock: a second build waits up to `wait_seconds`, then refuses (exit 2)."""
@@ -126,7 +159,7 @@ def _materialize(definitions, selection, started: float):
         jobs=[dg.define_asset_job(job_name, selection=selection)],
         assets=[*(definitions.assets or []), *(definitions.asset_checks or [])],
         resources=definitions.resources,
-        loggers={"console": dg.colored_console_logger, "progress": _progress_logger(started)},
+        loggers={"console": _console_logger(), "progress": _progress_logger(started)},
     )
     level = os.environ.get("AI_READINESS_LOG_LEVEL", "WARNING")
     return run_definitions.resolve_job_def(job_name).execute_in_process(

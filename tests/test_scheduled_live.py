@@ -31,7 +31,7 @@ import duckdb
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, release_bytes
 
 OWID, WDI = "owid_ai", "worldbank_wdi"
 BILLS = "raw/cumulative-number-artificial-intelligence-bills-passed.csv"  # ai_bills_passed, no denominator
@@ -163,27 +163,6 @@ def live_workspace(first_live_build, publisher, tmp_path):
     return _env(tmp_path, registry), tmp_path / "data"
 
 
-def _release_bytes(data_dir: Path) -> dict[str, str]:
-    """sha256 of every file of the published release (DuckDB, Parquet, report, docs), keyed by path under it,
-    and which release `current` points to."""
-    release = (data_dir / "marts" / "current").resolve()
-    files = {str(p.relative_to(release)): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in sorted(release.rglob("*")) if p.is_file()}
-    return {"current": release.name, **files}
-
-
-def _tick(env: dict) -> dict:
-    result = subprocess.run([sys.executable, "-m", "tests.scheduled_tick"], cwd=PROJECT_ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def _query(data_dir: Path, sql: str):
-    with duckdb.connect(str(data_dir / "marts" / "ai_readiness.duckdb"), read_only=True) as connection:
-        return connection.execute(sql).df()
-
-
 def test_the_weekly_check_publishes_a_new_vintage_and_the_diff_explains_japans_move(publisher, live_workspace):
     app = publisher.app
     env, data_dir = live_workspace
@@ -249,7 +228,7 @@ def test_the_weekly_check_publishes_a_new_vintage_and_the_diff_explains_japans_m
 def test_a_corrupted_vintage_is_held_by_the_weekly_run_until_a_person_accepts_it(publisher, live_workspace):
     app = publisher.app
     env, data_dir = live_workspace
-    before = _release_bytes(data_dir)
+    before = release_bytes(data_dir)
     bills_route = f"/grapher/{Path(BILLS).name}"
     bills = app.files[bills_route]
     japan_row = bills[: bills.index(BILLS_JAPAN)].count(b"\n") + 1  # 1-based line of Japan's 2023 count
@@ -263,7 +242,7 @@ def test_a_corrupted_vintage_is_held_by_the_weekly_run_until_a_person_accepts_it
     [line] = [ln for ln in ran["failures"] if "rule=release_value_moved " in ln]
     assert f"source={OWID}" in line and f"file={OWID}/{BILLS}" in line and f"row={japan_row}" in line, line
     assert "value=40.0" in line and "last_value=4.0" in line and "JPN 2023" in line, line
-    assert _release_bytes(data_dir) == before  # the last good release, byte for byte
+    assert release_bytes(data_dir) == before  # the last good release, byte for byte
 
     # the snapshot is kept, held with the rule, and says how to release it
     listed = _cli(env, "vintages", OWID)
@@ -283,7 +262,7 @@ def test_a_corrupted_vintage_is_held_by_the_weekly_run_until_a_person_accepts_it
     released = _cli(env, "build")
     assert released.returncode == 0, released.stderr[-4000:]
     assert "rule=release_value_moved_accepted" in released.stderr
-    assert _release_bytes(data_dir)["current"] != before["current"]
+    assert release_bytes(data_dir)["current"] != before["current"]
     fact = _query(data_dir, "SELECT value, raw_row FROM fct_indicator_values WHERE iso3 = 'JPN' "
                             f"AND raw_file = '{OWID}/{BILLS}' AND period = '2023'")
     assert fact.to_dict("records") == [{"value": 40.0, "raw_row": str(japan_row)}]

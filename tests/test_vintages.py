@@ -1,7 +1,8 @@
 """Vintages end to end, offline: a mirror in which one of Japan's published values changed builds and publishes
 without a registry edit, mart_release_diff names that cell as a data revision with both values and lineage, and
 `ai-readiness vintages` lists the snapshot; a corrupt new vintage is held with source, file, row and rule and the
-release stays byte-identical; `--pinned` refuses the changed file and reproduces the registered baseline.
+release stays byte-identical; `--pinned` refuses the changed file and reproduces the registered baseline; a x10
+Japan value (a unit error) is held the same way, on one screen.
 
 One workspace per module: a mirror of symlinks to ../shared/data (read-only) with the World Bank folder copied so
 it can be edited; builds run `ai-readiness build` in fresh processes, incremental after the first.
@@ -18,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import PROJECT_ROOT, run_build
+from tests.conftest import PROJECT_ROOT, release_bytes, run_build
 
 WDI = "worldbank_wdi"
 RD = "raw/datahub_world-development-indicators/gb.xpd.rsdv.gd.zs/data.csv"  # R&D expenditure, % of GDP
@@ -147,3 +148,25 @@ def test_a_corrupt_vintage_is_held_and_pinned_reproduces_the_baseline(workspace)
     facts = _query(data_dir, "SELECT * FROM fct_indicator_values ORDER BY ALL")
     assert facts.equals(baseline["facts"])
     assert _query(data_dir, "SELECT * FROM mart_composite_index ORDER BY iso3").equals(baseline["composite"])
+
+
+def test_a_x10_japan_value_stops_the_build_on_one_screen(workspace):
+    data_dir, mirror, _ = workspace
+    before = release_bytes(data_dir)
+    target = mirror / WDI / RD
+    original = target.read_bytes()
+    assert original.splitlines(keepends=True)[RD_JAPAN_ROW - 1] == RD_JAPAN_LINE
+    target.write_bytes(original.replace(RD_JAPAN_LINE, b"Japan,JPN,2023,34.4125\r\n"))  # % of GDP x10
+
+    result = run_build(data_dir, mirror)
+    target.write_bytes(original)
+
+    assert result.returncode == 1
+    [line] = [ln for ln in result.stderr.splitlines() if "rule=release_value_moved " in ln]
+    assert f"source={WDI}" in line and f"file={WDI}/{RD}" in line and f"row={RD_JAPAN_ROW}" in line, line
+    assert "value=34.4125" in line and "last_value=3.44125" in line and "JPN 2023" in line, line
+    assert "ai-readiness vintages accept worldbank_wdi " in line
+    assert len(result.stderr.splitlines()) <= 10 and "held" in result.stderr, result.stderr  # one screen
+    assert release_bytes(data_dir) == before
+    [held] = [ln for ln in _cli(data_dir, "vintages", WDI).stdout.splitlines() if RD in ln and " held" in ln]
+    assert "release_value_moved" in held
