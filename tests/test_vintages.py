@@ -170,3 +170,43 @@ def test_a_x10_japan_value_stops_the_build_on_one_screen(workspace):
     assert release_bytes(data_dir) == before
     [held] = [ln for ln in _cli(data_dir, "vintages", WDI).stdout.splitlines() if RD in ln and " held" in ln]
     assert "release_value_moved" in held
+
+
+def test_accept_records_the_decision_on_a_held_snapshot_only(tmp_path):
+    from pipelines.base.errors import PipelineDataError
+    from pipelines.sources import vintages
+    from pipelines.sources.registry import load_registry
+
+    registry = load_registry()
+    source = registry[WDI]
+    raw = next(f for f in source.files if f.path == RD)
+    content = tmp_path / "download.part"
+    content.write_bytes(b"new bytes")
+    raw_dir = tmp_path / "raw"
+    snap = vintages.record_snapshot(raw_dir, source, raw, content, sha256="a" * 64, size=9, origin="test")
+    vintages.set_working(raw_dir, WDI, raw, sha256="a" * 64, size=9, vintage=snap.vintage)
+
+    with pytest.raises(PipelineDataError, match="no snapshot") as unknown:
+        vintages.accept(raw_dir, WDI, "1999-01-01T000000Z", "checked")
+    assert unknown.value.rule == "vintage_exists" and snap.vintage in str(unknown.value)
+    # one run's failing checks add up; a later run's replace them
+    vintages.mark_held(registry, raw_dir, [f"check a rule=x source={WDI}"], run_id="run-1")
+    vintages.mark_held(registry, raw_dir, [f"check b rule=release_value_moved source={WDI}"], run_id="run-1")
+    [held] = vintages.snapshots(raw_dir, WDI)
+    assert held.status == "held" and len(held.doc["reasons"]) == 2
+    with pytest.raises(PipelineDataError, match="--reason"):
+        vintages.accept(raw_dir, WDI, snap.vintage, "  ")
+
+    accepted = vintages.accept(raw_dir, WDI, snap.vintage, "the publisher confirmed it")
+    assert accepted.status == "candidate" and "reasons" not in accepted.doc
+    assert accepted.doc["accepted"]["reason"] == "the publisher confirmed it"
+    assert len(accepted.doc["accepted"]["held_for"]) == 2
+    [listed] = vintages.snapshot_files(registry, raw_dir)
+    assert listed["sha256"] == "a" * 64 and listed["accepted"] and listed["vintage"] == snap.vintage
+    vintages.mark_held(registry, raw_dir, [f"check c rule=y source={WDI}"], run_id="run-2")
+    [again] = vintages.snapshots(raw_dir, WDI)
+    assert again.doc["reasons"] == [f"check c rule=y source={WDI}"] and again.doc["accepted"]  # decision kept
+
+    vintages.mark_published(registry, raw_dir, "release-1")
+    with pytest.raises(PipelineDataError, match="is published"):
+        vintages.accept(raw_dir, WDI, snap.vintage, "again")
