@@ -163,6 +163,18 @@ def live_workspace(first_live_build, publisher, tmp_path):
     return _env(tmp_path, registry), tmp_path / "data"
 
 
+def _tick(env: dict) -> dict:
+    result = subprocess.run([sys.executable, "-m", "tests.scheduled_tick"], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _query(data_dir: Path, sql: str):
+    with duckdb.connect(str(data_dir / "marts" / "ai_readiness.duckdb"), read_only=True) as connection:
+        return connection.execute(sql).df()
+
+
 def test_the_weekly_check_publishes_a_new_vintage_and_the_diff_explains_japans_move(publisher, live_workspace):
     app = publisher.app
     env, data_dir = live_workspace
