@@ -100,7 +100,7 @@ def _console_logger():
     """Dagster's console logger without what the build's summary says better: one "Dependencies for step X
     failed ... Not executing." per step downstream of a failure (~100 lines after a blocking check), and the
     tracebacks of a blocking check's step and of the run; the summary lists each failure with source, file, row
-    and rule. Other step failures keep their traceback."""
+    and rule. Other step failures keep their traceback; AI_READINESS_LOG_LEVEL=INFO (or DEBUG) shows everything."""
     import logging
 
     import dagster as dg
@@ -123,7 +123,8 @@ def _console_logger():
                "without the lines the build's summary repeats")
     def console(init_context):
         logger = dg.colored_console_logger.logger_fn(init_context)
-        logger.addFilter(Summarised())
+        if logger.level >= logging.WARNING:
+            logger.addFilter(Summarised())
         return logger
 
     return console

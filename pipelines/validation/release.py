@@ -200,7 +200,7 @@ def _move_message(rule: str, source_id: str, rows: list, factor: float, warn_fac
     if rule == "release_value_moved_warn":
         return f"{counted} moved by x{warn_factor:g} or more (below x{factor:g}) since the last release {both}"
     if vintages:
-        remedy = (f"new vintage {', '.join(vintages)}; if the publisher really revised these values, release them "
+        remedy = (f"vintage {', '.join(vintages)}; if the publisher really revised these values, release them "
                   f"with `ai-readiness vintages accept {source_id} {vintages[0]}`")
     else:
         remedy = ("from the registered file: a parser, unit or registry change moved them; if that is intended, "
