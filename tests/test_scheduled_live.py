@@ -5,7 +5,8 @@ The weekly check (run with Dagster's build_schedule_context in a fresh process, 
 it, the run it requests snapshots, validates and publishes it, and mart_release_diff attributes Japan's move to
 that revision and that new period, with lineage. A corrupted second vintage (one Japan value x10) is held instead:
 the run fails naming source, file, row and rule, the snapshot is listed as held, the release stays byte-identical,
-and `ai-readiness vintages accept` then lets a person release it as a true revision.
+and `ai-readiness vintages accept` then lets a person release it as a true revision. A vintage that does not parse
+is held by the weekly run the same way.
 
 The first live build is made once per module and copied into each test's folder.
 
@@ -237,15 +238,19 @@ def test_the_weekly_check_publishes_a_new_vintage_and_the_diff_explains_japans_m
     assert set(moved["change_type"]) == {"data_revision", "new_period"}, moved[["change_type", "contribution"]]
 
 
+def _serve_japan_bills(app: _App, line: bytes) -> tuple[int, bytes]:
+    """The second vintage: the bills file with Japan's 2023 line replaced; (that line's 1-based row, the file)."""
+    route = f"/grapher/{Path(BILLS).name}"
+    bills = app.files[route]
+    changed = bills.replace(BILLS_JAPAN, line)
+    app.serve(route, changed, modified=1.8e9)
+    return bills[: bills.index(BILLS_JAPAN)].count(b"\n") + 1, changed
+
+
 def test_a_corrupted_vintage_is_held_by_the_weekly_run_until_a_person_accepts_it(publisher, live_workspace):
-    app = publisher.app
     env, data_dir = live_workspace
     before = release_bytes(data_dir)
-    bills_route = f"/grapher/{Path(BILLS).name}"
-    bills = app.files[bills_route]
-    japan_row = bills[: bills.index(BILLS_JAPAN)].count(b"\n") + 1  # 1-based line of Japan's 2023 count
-    corrupted = bills.replace(BILLS_JAPAN, b"Japan,JPN,2023,40\n")  # x10: a unit error
-    app.serve(bills_route, corrupted, modified=1.8e9)
+    japan_row, corrupted = _serve_japan_bills(publisher.app, b"Japan,JPN,2023,40\n")  # x10: a unit error
 
     ran = _tick(env)
 
@@ -280,3 +285,18 @@ def test_a_corrupted_vintage_is_held_by_the_weekly_run_until_a_person_accepts_it
     assert fact.to_dict("records") == [{"value": 40.0, "raw_row": str(japan_row)}]
     [published] = [ln for ln in _cli(env, "vintages", OWID).stdout.splitlines() if BILLS in ln]
     assert " published" in published and "OWID confirmed the revision" in published
+
+
+def test_a_vintage_that_does_not_parse_is_held_by_the_weekly_run(publisher, live_workspace):
+    env, data_dir = live_workspace
+    before = release_bytes(data_dir)
+    japan_row, _ = _serve_japan_bills(publisher.app, b"Japan,JPN,2023,four\n")
+
+    ran = _tick(env)
+
+    assert not ran["success"] and not ran["published"], ran
+    [line] = [ln for ln in ran["failures"] if "rule=numeric_value" in ln]
+    assert f"stg_{OWID}" in line and f"source={OWID}" in line and f"row={japan_row}" in line, line
+    assert release_bytes(data_dir) == before
+    [held] = [ln for ln in _cli(env, "vintages", OWID).stdout.splitlines() if BILLS in ln]
+    assert " held (in use)" in held and "rule=numeric_value" in held, held
