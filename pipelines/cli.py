@@ -96,6 +96,40 @@ def _progress_logger(started: float):
     return progress
 
 
+def _console_logger():
+    """Dagster's console logger without what the build's summary says better: one "Dependencies for step X
+    failed ... Not executing." per step downstream of a failure (~100 lines after a blocking check), and the
+    tracebacks of a blocking check's step and of the run; the summary lists each failure with source, file, row
+    and rule. Other step failures keep their traceback; AI_READINESS_LOG_LEVEL=INFO (or DEBUG) shows everything."""
+    import logging
+
+    import dagster as dg
+
+    def redundant(record: logging.LogRecord) -> bool:
+        event = getattr(record, "dagster_event", None)
+        if event is None:
+            message = record.getMessage()
+            return "Dependencies for step" in message and "Not executing." in message
+        if event.event_type == dg.DagsterEventType.RUN_FAILURE:
+            return True
+        error = event.step_failure_data.error if event.event_type == dg.DagsterEventType.STEP_FAILURE else None
+        return error is not None and error.cls_name == "DagsterAssetCheckFailedError"
+
+    class Summarised(logging.Filter):
+        def filter(self, record):
+            return not redundant(record)
+
+    @dg.logger(config_schema=dg.colored_console_logger.config_schema, description="Dagster's console logger, "
+               "without the lines the build's summary repeats")
+    def console(init_context):
+        logger = dg.colored_console_logger.logger_fn(init_context)
+        if logger.level >= logging.WARNING:
+            logger.addFilter(Summarised())
+        return logger
+
+    return console
+
+
 def build(select: str | None = None, wait_seconds: float = 0.0, *, full: bool = False,
           without_checks: bool = False, pinned: bool = False) -> int:
     """Plan and materialize under the build lock: a second build waits up to `wait_seconds`, then refuses (exit 2)."""
@@ -126,7 +160,7 @@ def _materialize(definitions, selection, started: float):
         jobs=[dg.define_asset_job(job_name, selection=selection)],
         assets=[*(definitions.assets or []), *(definitions.asset_checks or [])],
         resources=definitions.resources,
-        loggers={"console": dg.colored_console_logger, "progress": _progress_logger(started)},
+        loggers={"console": _console_logger(), "progress": _progress_logger(started)},
     )
     level = os.environ.get("AI_READINESS_LOG_LEVEL", "WARNING")
     return run_definitions.resolve_job_def(job_name).execute_in_process(
@@ -276,8 +310,36 @@ def vintages(source_ids: list[str]) -> int:
         release = f" release {row['release']}" if row["release"] else ""
         use = " (in use)" if row["in_use"] else ""
         reason = f" - {row['reason']}" if row["reason"] and row["status"] != "published" else ""
+        if row["accepted"]:
+            reason += f" - accepted {row['accepted']['at']}: {row['accepted']['reason']}"
         print(f"{row['source_id']}/{row['vintage']} {row['status']}{use}{release}: {row['path']} "
               f"sha256 {row['sha256'][:12]} {row['bytes']} bytes from {row['origin']}{reason}")
+    return 0
+
+
+def accept_vintage(argv: list[str], reason: str | None) -> int:
+    """`vintages accept SOURCE VINTAGE --reason TEXT`: release a held vintage's large value moves as true
+    revisions (pipelines.sources.vintages.accept); the next `ai-readiness build` validates and publishes it."""
+    from pipelines.base.errors import PipelineDataError
+    from pipelines.base.lock import BuildLocked, build_lock
+    from pipelines.base.settings import current_paths
+    from pipelines.sources.registry import load_registry
+    from pipelines.sources.vintages import accept
+
+    if len(argv) != 2 or not reason:
+        raise CliError("usage: ai-readiness vintages accept SOURCE VINTAGE --reason 'why the moves are true'")
+    source_id, vintage = argv
+    registry = load_registry()
+    if source_id not in registry:
+        raise CliError(f"unknown source {source_id!r}{_close(source_id, registry)}")
+    paths = current_paths()
+    try:
+        with build_lock(paths.marts_dir):  # a running build may be holding this very snapshot
+            snap = accept(paths.raw_dir, source_id, vintage, reason)
+    except (PipelineDataError, BuildLocked) as exc:
+        raise CliError(str(exc)) from None
+    print(f"{source_id}/{vintage} accepted: its value moves are released as true revisions by the next "
+          f"`ai-readiness build` (every other check still applies); reason recorded in {snap.folder}")
     return 0
 
 
@@ -474,8 +536,13 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("vintages", help="list the snapshots of new upstream vintages and their status",
                             description="Each dated snapshot under data/raw/<source_id>/<vintage>/: status "
                             "(candidate, published with its release, held with the failing rules, refused by "
-                            "--pinned), file, sha256, size and where it came from.")
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="only these sources (default: all)")
+                            "--pinned), file, sha256, size and where it came from. `vintages accept SOURCE "
+                            "VINTAGE --reason TEXT`: a held vintage's values that moved by x10 or more "
+                            "(release_value_moved) are true revisions; the next build publishes them when every "
+                            "other check passes.")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="only these sources (default: all); or "
+                   "`accept SOURCE VINTAGE`")
+    p.add_argument("--reason", help="with accept: why the large moves are true (kept in snapshot.json)")
     p = commands.add_parser("diff", help="what changed for the focus country between two releases, and why",
                             description="Compare two kept releases (data/marts/.releases/; default: the published "
                             "one and the one before): composite and pillar scores and ranks, each change split into "
@@ -532,6 +599,10 @@ def main(argv: list[str] | None = None) -> int:
             return build(args.select, args.wait, full=args.full, without_checks=args.without_checks,
                          pinned=args.pinned)
         if args.command == "vintages":
+            if args.sources[:1] == ["accept"]:  # no source is named `accept` (the registry's ids are checked)
+                return accept_vintage(args.sources[1:], args.reason)
+            if args.reason:
+                raise CliError("--reason goes with `vintages accept SOURCE VINTAGE`")
             return vintages(args.sources)
         if args.command == "diff":
             return diff(args.old, args.new, args.format)

@@ -46,6 +46,17 @@ def run_build(data_dir: Path, mirror: Path, *extra_args: str, env_extra: dict | 
     )
 
 
+def release_bytes(data_dir: Path) -> dict[str, str]:
+    """sha256 of every file of the published release (DuckDB, Parquet, report, docs), keyed by its path in the
+    release, and which release `data/marts/current` points to: equal before and after = byte-identical."""
+    import hashlib
+
+    release = (data_dir / "marts" / "current").resolve()
+    files = {str(p.relative_to(release)): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted(release.rglob("*")) if p.is_file()}
+    return {"current": release.name, **files}
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory, mirror_dir):
     """One full build from the real mirror into a temp data dir, shared by the read-only tests."""

@@ -341,7 +341,12 @@ def unit_x100_share(m: Path) -> Expect:
 
 def unit_x100_unbounded(m: Path) -> Expect:
     _scale_datahub(m / WDI / datahub("ny.gdp.pcap.pp.cd"), 100)  # no valid_max: only the release check sees it
-    return Expect("release_value_moved", datahub("ny.gdp.pcap.pp.cd"), warn=True, texts=("last_value=",))
+    return Expect("release_value_moved", datahub("ny.gdp.pcap.pp.cd"), texts=("last_value=", "x10 or more"))
+
+
+def unit_x4_unbounded(m: Path) -> Expect:
+    _scale_datahub(m / WDI / datahub("ny.gdp.pcap.pp.cd"), 4)  # under value_move_factor: flagged, published
+    return Expect("release_value_moved_warn", datahub("ny.gdp.pcap.pp.cd"), warn=True, texts=("last_value=",))
 
 
 def negative_share(m: Path) -> Expect:
@@ -449,7 +454,7 @@ def indicator_code_changed(m: Path) -> Expect:
 CASES: dict[str, Callable[[Path], Expect]] = {f.__name__: f for f in [
     sha256_mismatch, missing_file, truncated_mid_line, truncated_at_line_end, empty_file, html_error_page,
     wrong_encoding, utf16_with_bom, double_bom, renamed_column, missing_column, extra_column, duplicated_rows,
-    unit_x100_share, unit_x100_unbounded, negative_share, share_over_100, future_year, year_before_range,
+    unit_x100_share, unit_x100_unbounded, unit_x4_unbounded, negative_share, share_over_100, future_year, year_before_range,
     unknown_country, aggregate_with_country_code, aggregate_marked_as_economy, non_numeric_value,
     thousands_separator, decimal_comma_in_wdi, eurostat_decimal_point, eurostat_decimal_comma_lost,
     eurostat_comma_delimiter, huge_line, japan_dropped, indicator_code_changed,

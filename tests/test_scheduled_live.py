@@ -3,7 +3,12 @@ publisher-format responses built from the mirror files, a weekly upstream check 
 requests answered 304), then a second vintage in which one of Japan's values is revised and a new year appears.
 The weekly check (run with Dagster's build_schedule_context in a fresh process, tests/scheduled_tick.py) detects
 it, the run it requests snapshots, validates and publishes it, and mart_release_diff attributes Japan's move to
-that revision and that new period, with lineage.
+that revision and that new period, with lineage. A corrupted second vintage (one Japan value x10) is held instead:
+the run fails naming source, file, row and rule, the snapshot is listed as held, the release stays byte-identical,
+and `ai-readiness vintages accept` then lets a person release it as a true revision. A vintage that does not parse
+is held by the weekly run the same way.
+
+The first live build is made once per module and copied into each test's folder.
 
 Two sources keep it short (AI_READINESS_SOURCES=owid_ai,worldbank_wdi, enough for a composite score): OWID grapher
 CSVs at their live endpoints, the World Bank files as raw files at their pinned URLs (a temp registry marks WDI
@@ -17,6 +22,7 @@ import email.utils
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -27,7 +33,7 @@ import duckdb
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, release_bytes
 
 OWID, WDI = "owid_ai", "worldbank_wdi"
 BILLS = "raw/cumulative-number-artificial-intelligence-bills-passed.csv"  # ai_bills_passed, no denominator
@@ -138,6 +144,34 @@ def _env(root: Path, registry: Path) -> dict:
     return env
 
 
+def _cli(env: dict, *argv: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *argv], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def first_live_build(publisher, mirror_dir, tmp_path_factory):
+    """The first live build (OWID from its live endpoints, WDI from its pinned URLs), made once: (its folder, the
+    registry, the files the publisher served)."""
+    app = publisher.app
+    root = tmp_path_factory.mktemp("live_first")
+    registry = _registry(root, f"http://127.0.0.1:{publisher.server_address[1]}", mirror_dir, app)
+    first = _cli(_env(root, registry), "build")
+    assert first.returncode == 0, first.stderr[-4000:]
+    assert any(path.startswith("/grapher/") for _, path, _ in app.requests)
+    return root, registry, dict(app.files)
+
+
+@pytest.fixture()
+def live_workspace(first_live_build, publisher, tmp_path):
+    """A copy of the first build's data folder, and the publisher serving what it served then: (env, data dir)."""
+    root, registry, served = first_live_build
+    shutil.copytree(root / "data", tmp_path / "data", symlinks=True)
+    publisher.app.files = dict(served)
+    publisher.app.requests.clear()
+    return _env(tmp_path, registry), tmp_path / "data"
+
+
 def _tick(env: dict) -> dict:
     result = subprocess.run([sys.executable, "-m", "tests.scheduled_tick"], cwd=PROJECT_ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
@@ -150,22 +184,12 @@ def _query(data_dir: Path, sql: str):
         return connection.execute(sql).df()
 
 
-def test_the_weekly_check_publishes_a_new_vintage_and_the_diff_explains_japans_move(publisher, mirror_dir,
-                                                                                      tmp_path):
+def test_the_weekly_check_publishes_a_new_vintage_and_the_diff_explains_japans_move(publisher, live_workspace):
     app = publisher.app
-    base = f"http://127.0.0.1:{publisher.server_address[1]}"
-    registry = _registry(tmp_path, base, mirror_dir, app)
-    env = _env(tmp_path, registry)
-    data_dir = tmp_path / "data"
-
-    first = subprocess.run([sys.executable, "-m", "pipelines.cli", "build"], cwd=PROJECT_ROOT, env=env,
-                           capture_output=True, text=True, timeout=300)
-    assert first.returncode == 0, first.stderr[-4000:]
+    env, data_dir = live_workspace
     first_release = (data_dir / "marts" / "current").resolve().name
-    assert any(path.startswith("/grapher/") for _, path, _ in app.requests)
 
     # nothing new at the publisher: every OWID endpoint answers the conditional request with 304, no run
-    app.requests.clear()
     quiet = _tick(env)
     assert "skipped" in quiet, quiet
     heads = [r for r in app.requests if r[0] == "HEAD"]
@@ -190,8 +214,7 @@ def test_the_weekly_check_publishes_a_new_vintage_and_the_diff_explains_japans_m
     assert release != first_release
 
     # snapshots of the new vintage: both changed files, with the publisher's validators, published
-    listed = subprocess.run([sys.executable, "-m", "pipelines.cli", "vintages", OWID], cwd=PROJECT_ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    listed = _cli(env, "vintages", OWID)
     assert listed.returncode == 0, listed.stderr
     for path in (BILLS, PUBLICATIONS):
         [line] = [ln for ln in listed.stdout.splitlines() if path in ln]
@@ -221,3 +244,67 @@ def test_the_weekly_check_publishes_a_new_vintage_and_the_diff_explains_japans_m
         assert group["contribution"].sum() == pytest.approx(score["score_delta"], abs=1e-9)
     moved = attribution[(attribution["level"] == "composite") & (attribution["contribution"].abs() > 1e-12)]
     assert set(moved["change_type"]) == {"data_revision", "new_period"}, moved[["change_type", "contribution"]]
+
+
+def _serve_japan_bills(app: _App, line: bytes) -> tuple[int, bytes]:
+    """The second vintage: the bills file with Japan's 2023 line replaced; (that line's 1-based row, the file)."""
+    route = f"/grapher/{Path(BILLS).name}"
+    bills = app.files[route]
+    changed = bills.replace(BILLS_JAPAN, line)
+    app.serve(route, changed, modified=1.8e9)
+    return bills[: bills.index(BILLS_JAPAN)].count(b"\n") + 1, changed
+
+
+def test_a_corrupted_vintage_is_held_by_the_weekly_run_until_a_person_accepts_it(publisher, live_workspace):
+    env, data_dir = live_workspace
+    before = release_bytes(data_dir)
+    japan_row, corrupted = _serve_japan_bills(publisher.app, b"Japan,JPN,2023,40\n")  # x10: a unit error
+
+    ran = _tick(env)
+
+    assert ran.get("changed") == [OWID], ran
+    assert not ran["success"] and not ran["published"], ran
+    [line] = [ln for ln in ran["failures"] if "rule=release_value_moved " in ln]
+    assert f"source={OWID}" in line and f"file={OWID}/{BILLS}" in line and f"row={japan_row}" in line, line
+    assert "value=40.0" in line and "last_value=4.0" in line and "JPN 2023" in line, line
+    assert release_bytes(data_dir) == before  # the last good release, byte for byte
+
+    # the snapshot is kept, held with the rule, and says how to release it
+    listed = _cli(env, "vintages", OWID)
+    [held] = [ln for ln in listed.stdout.splitlines() if BILLS in ln]
+    assert " held (in use)" in held and "release_value_moved" in held, held
+    vintage = held.split(" ", 1)[0].removeprefix(f"{OWID}/")
+    assert f"ai-readiness vintages accept {OWID} {vintage}" in line
+    snapshot = data_dir / "raw" / OWID / vintage
+    assert (snapshot / BILLS).read_bytes() == corrupted
+
+    # a person who checked with the publisher releases it: the next build publishes, the move now a WARN
+    refused = _cli(env, "vintages", "accept", OWID, "2000-01-01T000000Z", "--reason", "checked")
+    assert refused.returncode == 2 and "no snapshot" in refused.stderr
+    accepted = _cli(env, "vintages", "accept", OWID, vintage, "--reason", "OWID confirmed the revision")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "accepted" in _cli(env, "vintages", OWID).stdout
+    released = _cli(env, "build")
+    assert released.returncode == 0, released.stderr[-4000:]
+    assert "rule=release_value_moved_accepted" in released.stderr
+    assert release_bytes(data_dir)["current"] != before["current"]
+    fact = _query(data_dir, "SELECT value, raw_row FROM fct_indicator_values WHERE iso3 = 'JPN' "
+                            f"AND raw_file = '{OWID}/{BILLS}' AND period = '2023'")
+    assert fact.to_dict("records") == [{"value": 40.0, "raw_row": str(japan_row)}]
+    [published] = [ln for ln in _cli(env, "vintages", OWID).stdout.splitlines() if BILLS in ln]
+    assert " published" in published and "OWID confirmed the revision" in published
+
+
+def test_a_vintage_that_does_not_parse_is_held_by_the_weekly_run(publisher, live_workspace):
+    env, data_dir = live_workspace
+    before = release_bytes(data_dir)
+    japan_row, _ = _serve_japan_bills(publisher.app, b"Japan,JPN,2023,four\n")
+
+    ran = _tick(env)
+
+    assert not ran["success"] and not ran["published"], ran
+    [line] = [ln for ln in ran["failures"] if "rule=numeric_value" in ln]
+    assert f"stg_{OWID}" in line and f"source={OWID}" in line and f"row={japan_row}" in line, line
+    assert release_bytes(data_dir) == before
+    [held] = [ln for ln in _cli(env, "vintages", OWID).stdout.splitlines() if BILLS in ln]
+    assert " held (in use)" in held and "rule=numeric_value" in held, held

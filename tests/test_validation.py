@@ -218,7 +218,8 @@ def test_mart_suite_flags_duplicate_facts(wdi_only):
 
 
 def _facts(rows):
-    return pd.DataFrame(rows, columns=["source_id", "indicator_id", "iso3", "period", "value", "raw_file", "raw_row"])
+    frame = pd.DataFrame(rows, columns=["source_id", "indicator_id", "iso3", "period", "value", "raw_file", "raw_row"])
+    return frame.assign(raw_sha256=frame["raw_file"].map(lambda f: f"sha-of-{f}"))
 
 
 def _warehouse(path, facts: pd.DataFrame):
@@ -257,10 +258,78 @@ def test_release_checks_coverage_focus_country_and_value_moves(tmp_path):
     focus = outcomes["release_focus_country"]
     assert not focus.passed and "JPN lost 2 value(s)" in focus.failures[0].message and "ind_b 2020, 2021" in \
         focus.failures[0].message
-    moves = outcomes["release_value_moves"]
-    assert moves.passed and moves.severity == "WARN"
-    sample = moves.failures[0].samples[0]
+    moves = outcomes["release_value_moves"]  # USA's ind_b x25: blocking, with both values and rows
+    assert not moves.passed and moves.severity == "ERROR"
+    (moved,) = moves.failures
+    assert moved.rule == "release_value_moved" and moved.count == 2
+    sample = moved.samples[0]
     assert sample["values"]["value"] == 250.0 and sample["values"]["last_value"] == 10.0
+    assert sample["raw_file"] == "src/raw/b.csv" and sample["last_row"].startswith("src/raw/b.csv:")
+
+
+def _moves(tmp_path, last: list[tuple], new: list[tuple], snapshot_files=None, name="w"):
+    """release_value_moves of `new` facts against `last` ones: (iso3, period, value) of src/ind_a."""
+    from pipelines.validation.release import release_checks
+
+    def facts(cells, file):
+        return _facts([("src", "ind_a", c, p, v, file, str(i + 2)) for i, (c, p, v) in enumerate(cells)])
+
+    published = _warehouse(tmp_path / f"{name}_published.duckdb", facts(last, "src/raw/a.csv"))
+    build = _warehouse(tmp_path / f"{name}_build.duckdb", facts(new, "src/raw/a.csv"))
+    return release_checks(build, published, ["src"], _config(), only="release_value_moves",
+                          snapshot_files=snapshot_files)["release_value_moves"]
+
+
+# Japan and ten countries around 5 (the indicator's typical magnitude), one near zero, one zero
+LAST = [("JPN", "2020", 4.03)] + [(f"C{i}", "2020", 4.0 + i * 0.25) for i in range(10)] + [
+    ("TINY", "2020", 0.002), ("NIL", "2020", 0.0)]
+
+
+def _with(cells, **changed):
+    return [(c, p, changed.get(c, v)) for c, p, v in cells]
+
+
+def test_a_x10_move_blocks_and_names_file_row_both_values_and_rule(tmp_path):
+    new = _with(LAST, JPN=float("40.3"))  # 4.03 x 10, written as decimal text
+    assert 40.3 / 4.03 < 10  # 9.999999999999998: still a x10
+    moves = _moves(tmp_path, LAST, new)
+    assert not moves.passed
+    (failure,) = moves.failures
+    assert failure.rule == "release_value_moved" and failure.blocking and failure.count == 1
+    (line,) = failure.lines()
+    assert "rule=release_value_moved source=src file=src/raw/a.csv row=2" in line
+    assert "value=40.3" in line and "last_value=4.03" in line and "[ind_a JPN 2020]" in line
+    assert "from the registered file" in line  # no snapshot holds these bytes: nothing to accept
+
+
+def test_modest_revisions_near_zero_noise_zeros_and_new_cells_do_not_block(tmp_path):
+    new = _with(LAST, C1=4.25 * 1.5, TINY=0.05, NIL=3.0) + [("NEW", "2020", 400.0), ("C2", "2021", 90.0)]
+    moves = _moves(tmp_path, LAST, new)
+    # x1.5 is a revision; 0.002 -> 0.05 is x25 but a change of 0.048, under 10% of the median 4.875; 0 -> 3 has
+    # no ratio; NEW and C2 2021 have no last value
+    assert moves.passed and not moves.failures
+
+
+def test_a_x4_move_warns_and_publishes(tmp_path):
+    moves = _moves(tmp_path, LAST, _with(LAST, C0=16.0))  # 4.0 -> 16.0
+    assert moves.passed and moves.severity == "WARN"
+    (failure,) = moves.failures
+    assert failure.rule == "release_value_moved_warn" and failure.samples[0]["values"]["factor"] == 4.0
+
+
+def test_a_move_from_an_accepted_vintage_warns_and_a_held_one_names_the_accept_command(tmp_path):
+    snapshot = {"source_id": "src", "vintage": "2026-12-03T060000Z", "path": "raw/a.csv",
+                "sha256": "sha-of-src/raw/a.csv", "status": "held", "accepted": None}
+    new = _with(LAST, JPN=40.3)
+    held = _moves(tmp_path, LAST, new, [snapshot], name="held")
+    assert not held.passed
+    assert "ai-readiness vintages accept src 2026-12-03T060000Z" in held.failures[0].message
+    assert held.failures[0].samples[0]["vintage"] == "2026-12-03T060000Z"
+    accepted = {**snapshot, "status": "candidate", "accepted": {"at": "2026-12-03T07:00:00+00:00", "reason": "r"}}
+    released = _moves(tmp_path, LAST, new, [accepted], name="accepted")
+    assert released.passed and [f.rule for f in released.failures] == ["release_value_moved_accepted"]
+    other_bytes = {**accepted, "sha256": "sha-of-another-file"}  # accepting covers exactly the bytes reviewed
+    assert not _moves(tmp_path, LAST, new, [other_bytes], name="other").passed
 
 
 def test_release_checks_pass_without_a_previous_release(tmp_path):
@@ -300,7 +369,8 @@ def test_a_huge_line_is_refused_with_its_row(tmp_path):
 
 def test_validation_config_is_consistent():
     config = load_config()
-    assert config.is_blocking("unique_keys") and not config.is_blocking("release_value_moved")
+    assert config.is_blocking("unique_keys") and config.is_blocking("release_value_moved")
+    assert not config.is_blocking("release_value_moved_warn") and not config.is_blocking("release_value_moved_accepted")
     assert config.focus_country == "JPN"
     registry_ids = {p.stem for p in (load_config.__globals__["CONFIG_DIR"] / "sources").glob("*.yaml")}
     staged = {t.removeprefix("stg_") for t in config.row_counts if t.startswith("stg_")}

@@ -1,7 +1,8 @@
 """Vintages end to end, offline: a mirror in which one of Japan's published values changed builds and publishes
 without a registry edit, mart_release_diff names that cell as a data revision with both values and lineage, and
 `ai-readiness vintages` lists the snapshot; a corrupt new vintage is held with source, file, row and rule and the
-release stays byte-identical; `--pinned` refuses the changed file and reproduces the registered baseline.
+release stays byte-identical; `--pinned` refuses the changed file and reproduces the registered baseline; a x10
+Japan value (a unit error) is held the same way, on one screen.
 
 One workspace per module: a mirror of symlinks to ../shared/data (read-only) with the World Bank folder copied so
 it can be edited; builds run `ai-readiness build` in fresh processes, incremental after the first.
@@ -18,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import PROJECT_ROOT, run_build
+from tests.conftest import PROJECT_ROOT, release_bytes, run_build
 
 WDI = "worldbank_wdi"
 RD = "raw/datahub_world-development-indicators/gb.xpd.rsdv.gd.zs/data.csv"  # R&D expenditure, % of GDP
@@ -147,3 +148,65 @@ def test_a_corrupt_vintage_is_held_and_pinned_reproduces_the_baseline(workspace)
     facts = _query(data_dir, "SELECT * FROM fct_indicator_values ORDER BY ALL")
     assert facts.equals(baseline["facts"])
     assert _query(data_dir, "SELECT * FROM mart_composite_index ORDER BY iso3").equals(baseline["composite"])
+
+
+def test_a_x10_japan_value_stops_the_build_on_one_screen(workspace):
+    data_dir, mirror, _ = workspace
+    before = release_bytes(data_dir)
+    target = mirror / WDI / RD
+    original = target.read_bytes()
+    assert original.splitlines(keepends=True)[RD_JAPAN_ROW - 1] == RD_JAPAN_LINE
+    target.write_bytes(original.replace(RD_JAPAN_LINE, b"Japan,JPN,2023,34.4125\r\n"))  # % of GDP x10
+
+    result = run_build(data_dir, mirror)
+    target.write_bytes(original)
+
+    assert result.returncode == 1
+    [line] = [ln for ln in result.stderr.splitlines() if "rule=release_value_moved " in ln]
+    assert f"source={WDI}" in line and f"file={WDI}/{RD}" in line and f"row={RD_JAPAN_ROW}" in line, line
+    assert "value=34.4125" in line and "last_value=3.44125" in line and "JPN 2023" in line, line
+    assert "ai-readiness vintages accept worldbank_wdi " in line
+    assert len(result.stderr.splitlines()) <= 10 and "held" in result.stderr, result.stderr  # one screen
+    assert release_bytes(data_dir) == before
+    [held] = [ln for ln in _cli(data_dir, "vintages", WDI).stdout.splitlines() if RD in ln and " held" in ln]
+    assert "release_value_moved" in held
+
+
+def test_accept_records_the_decision_on_a_held_snapshot_only(tmp_path):
+    from pipelines.base.errors import PipelineDataError
+    from pipelines.sources import vintages
+    from pipelines.sources.registry import load_registry
+
+    registry = load_registry()
+    source = registry[WDI]
+    raw = next(f for f in source.files if f.path == RD)
+    content = tmp_path / "download.part"
+    content.write_bytes(b"new bytes")
+    raw_dir = tmp_path / "raw"
+    snap = vintages.record_snapshot(raw_dir, source, raw, content, sha256="a" * 64, size=9, origin="test")
+    vintages.set_working(raw_dir, WDI, raw, sha256="a" * 64, size=9, vintage=snap.vintage)
+
+    with pytest.raises(PipelineDataError, match="no snapshot") as unknown:
+        vintages.accept(raw_dir, WDI, "1999-01-01T000000Z", "checked")
+    assert unknown.value.rule == "vintage_exists" and snap.vintage in str(unknown.value)
+    # one run's failing checks add up; a later run's replace them
+    vintages.mark_held(registry, raw_dir, [f"check a rule=x source={WDI}"], run_id="run-1")
+    vintages.mark_held(registry, raw_dir, [f"check b rule=release_value_moved source={WDI}"], run_id="run-1")
+    [held] = vintages.snapshots(raw_dir, WDI)
+    assert held.status == "held" and len(held.doc["reasons"]) == 2
+    with pytest.raises(PipelineDataError, match="--reason"):
+        vintages.accept(raw_dir, WDI, snap.vintage, "  ")
+
+    accepted = vintages.accept(raw_dir, WDI, snap.vintage, "the publisher confirmed it")
+    assert accepted.status == "candidate" and "reasons" not in accepted.doc
+    assert accepted.doc["accepted"]["reason"] == "the publisher confirmed it"
+    assert len(accepted.doc["accepted"]["held_for"]) == 2
+    [listed] = vintages.snapshot_files(registry, raw_dir)
+    assert listed["sha256"] == "a" * 64 and listed["accepted"] and listed["vintage"] == snap.vintage
+    vintages.mark_held(registry, raw_dir, [f"check c rule=y source={WDI}"], run_id="run-2")
+    [again] = vintages.snapshots(raw_dir, WDI)
+    assert again.doc["reasons"] == [f"check c rule=y source={WDI}"] and again.doc["accepted"]  # decision kept
+
+    vintages.mark_published(registry, raw_dir, "release-1")
+    with pytest.raises(PipelineDataError, match="is published"):
+        vintages.accept(raw_dir, WDI, snap.vintage, "again")

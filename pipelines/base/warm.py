@@ -20,6 +20,8 @@ def imported_in_background(modules=WARMED_FOR_A_RUN) -> Iterator[threading.Threa
     and report."""
     import numpy  # noqa: F401  shared by both threads: imported once, here, before they could race for them
     import pandas  # noqa: F401
+    import sqlalchemy.orm  # noqa: F401  Dagster's run storage imports it lazily, GX at import: two threads
+    # importing it at once got "partially initialized module 'sqlalchemy.orm.exc'" in a freshness check step
 
     def _import() -> None:
         for name in modules:

@@ -22,13 +22,20 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
         "with file/row/sha256 lineage and ISO3 codes; aggregates kept and marked.",
         metadata={"source_id": source.source_id},
     )
-    def _staged(project: ProjectPaths) -> dg.MaterializeResult:
+    def _staged(context, project: ProjectPaths) -> dg.MaterializeResult:
+        from pipelines.base.errors import PipelineDataError
+        from pipelines.sources.vintages import mark_held
         from pipelines.staging.stage import stage_source_into, verified_local_files
 
         table = f"stg_{source.source_id}"
         fetched = verified_local_files(source, project.paths().raw_dir)
         with project.build_warehouse() as connection:  # staged in DuckDB: no pandas frame of the whole source
-            rows = stage_source_into(connection, source, fetched, table)
+            try:
+                rows = stage_source_into(connection, source, fetched, table)
+            except PipelineDataError as exc:  # a new vintage that does not parse is held, in every kind of run
+                mark_held({source.source_id: source}, project.paths().raw_dir,
+                          [f"step {table} failed: {exc}"], context.run.run_id)
+                raise
             crash_point("staging:written")  # committed, the build warehouse still open (WAL not checkpointed)
             countries, aggregate_rows, indicators = connection.execute(
                 f"SELECT count(DISTINCT iso3) FILTER (WHERE NOT is_aggregate), count(*) FILTER (WHERE is_aggregate), "

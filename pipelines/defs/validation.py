@@ -30,8 +30,10 @@ RELEASE_CHECKS = {
     "the tolerance in config/validation.yaml versus the last published warehouse.",
     "release_focus_country": "The focus country (config/validation.yaml, Japan) loses no (source, indicator, period) "
     "cell it had in the last published warehouse.",
-    "release_value_moves": "Cells whose value moved by more than the configured factor since the last release "
-    "(WARN, with both values).",
+    "release_value_moves": "No cell moved by config/validation.yaml's value_move_factor (x10) or more since the "
+    "last release, a unit error's mark (smaller moves of value_move_warn_factor or more warn; near zero and "
+    "0 <-> non-zero do not count; a vintage accepted with `ai-readiness vintages accept` warns), with both "
+    "values and rows.",
 }
 
 
@@ -60,20 +62,44 @@ def _result(outcome) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not outcome.failures, severity=severity, metadata=metadata)
 
 
-def _audited(project: ProjectPaths, asset: str, name: str, evaluate) -> dg.AssetCheckResult:
+def _audited(project: ProjectPaths, asset: str, name: str, evaluate, *, run_id: str | None = None
+             ) -> dg.AssetCheckResult:
     """Run a check and remember its outcome in the build warehouse (pipelines.base.audit.record_check): publish
     refuses while a blocking check failed, or raised, more recently than it passed, also in a later run that
     does not run the checks (`ai-readiness build --select published_marts`, or the UI)."""
     from pipelines.base.audit import record_check
 
-    passed = False
+    passed, reasons = False, [f"check {asset}:{name} raised (see the run log)"]
     try:
         result = evaluate()
         passed = result.passed or result.severity == dg.AssetCheckSeverity.WARN
+        reported = result.metadata.get("failure_lines")
+        lines = str(getattr(reported, "value", reported) or "").splitlines()
+        reasons = [f"check {asset}:{name} {line}" for line in lines if line.strip()] or reasons
         return result
     finally:
         with project.build_warehouse() as connection:
             record_check(connection, f"{asset}:{name}", passed)
+        if not passed:
+            _hold_vintages(project, reasons, run_id)
+
+
+def _hold_vintages(project: ProjectPaths, reasons: list[str], run_id: str | None) -> None:
+    """A blocking failure: this run publishes nothing, so the new vintages it parsed are held with the reasons,
+    in every run (schedule, sensor, UI), not only `ai-readiness build` (which holds them again with every
+    failure of the run once it ends)."""
+    from pipelines.sources.vintages import mark_held
+
+    try:
+        mark_held(load_registry(), project.paths().raw_dir, reasons, run_id)
+    except (OSError, ValueError):  # the check's own outcome is what matters; the CLI tries again at the end
+        pass
+
+
+def _audited_suite(context, project: ProjectPaths, table: str) -> dg.AssetCheckResult:
+    """The table's suite as an audited check of this run."""
+    run_id = context.run.run_id
+    return _audited(project, table, "gx_suite", lambda: _result(_validate(project, table, run_id)), run_id=run_id)
 
 
 def _validate(project: ProjectPaths, table: str, run_name: str):
@@ -101,8 +127,7 @@ def staged_gx_check(source_id: str) -> dg.AssetChecksDefinition:
         "valid range, row count within bounds.",
     )
     def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
-        table = f"stg_{source_id}"
-        return _audited(project, table, "gx_suite", lambda: _result(_validate(project, table, context.run.run_id)))
+        return _audited_suite(context, project, f"stg_{source_id}")
 
     return _check
 
@@ -111,19 +136,21 @@ def mart_gx_check(table: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=table, name="gx_suite", blocking=True,
                     description=f"Great Expectations suite of {table} (pipelines/validation/suites.py).")
     def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
-        return _audited(project, table, "gx_suite", lambda: _result(_validate(project, table, context.run.run_id)))
+        return _audited_suite(context, project, table)
 
     return _check
 
 
 def release_check(name: str, description: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset="fct_indicator_values", name=name, blocking=True, description=description)
-    def _check(project: ProjectPaths) -> dg.AssetCheckResult:
+    def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
+        from pipelines.sources.vintages import snapshot_files
         from pipelines.validation.release import release_checks
 
-        paths = project.paths()
+        paths, registry = project.paths(), load_registry()
         return _audited(project, "fct_indicator_values", name, lambda: _result(release_checks(
-            paths.build_warehouse, paths.published_warehouse, sorted(load_registry()), only=name)[name]))
+            paths.build_warehouse, paths.published_warehouse, sorted(registry), only=name,
+            snapshot_files=snapshot_files(registry, paths.raw_dir))[name]), run_id=context.run.run_id)
 
     return _check
 
@@ -135,7 +162,7 @@ def _violations_check(asset: str, rule: str, description: str, *, table: str | N
     table = table or asset
 
     @dg.asset_check(asset=asset, name=name or rule, blocking=True, description=description)
-    def _check(project: ProjectPaths) -> dg.AssetCheckResult:
+    def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
         from pipelines.base.warehouse import sql_text
 
         def evaluate() -> dg.AssetCheckResult:
@@ -155,7 +182,7 @@ def _violations_check(asset: str, rule: str, description: str, *, table: str | N
                 },
             )
 
-        return _audited(project, table, rule, evaluate)
+        return _audited(project, table, rule, evaluate, run_id=context.run.run_id)
 
     return _check
 
@@ -167,7 +194,7 @@ def model_gx_check(asset: str, table: str) -> dg.AssetChecksDefinition:
                     description=f"Invariants of {table} (config/validation.yaml model_checks): "
                     f"{_rules_in_words(table)}.")
     def _check(context, project: ProjectPaths) -> dg.AssetCheckResult:
-        return _audited(project, table, "gx_suite", lambda: _result(_validate(project, table, context.run.run_id)))
+        return _audited_suite(context, project, table)
 
     return _check
 

@@ -233,20 +233,59 @@ def mark_published(registry: dict[str, Source], raw_dir: Path, release_id: str) 
     return marked
 
 
-def mark_held(registry: dict[str, Source], raw_dir: Path, reasons: list[str]) -> list[Snapshot]:
-    """After a failed build: the candidate snapshots in use are held, with the failures that stopped it."""
+def mark_held(registry: dict[str, Source], raw_dir: Path, reasons: list[str],
+              run_id: str | None = None) -> list[Snapshot]:
+    """After a failed build: the candidate snapshots in use are held, with the failures that stopped it. With
+    `run_id` (a check failing inside a run), the reasons add to those of earlier failures of the same run."""
     held = []
     for snap in in_use(registry, raw_dir):
         if snap.status in ("candidate", "held"):
             mine = [r for r in reasons if snap.source_id in r] or reasons
-            _set_status(snap, "held", reasons=mine[:20])
+            if run_id is not None and snap.doc.get("held_in_run") == run_id:
+                mine = list(dict.fromkeys([*snap.doc.get("reasons", []), *mine]))
+            _set_status(snap, "held", reasons=mine[:20], held_in_run=run_id)
             held.append(snap)
     return held
 
 
+def snapshot_files(registry: dict[str, Source], raw_dir: Path) -> list[dict]:
+    """Every file of every snapshot: {source_id, vintage, path, sha256, status, accepted}, for the release checks
+    (pipelines.validation.release) to name the vintage a value comes from and let an accepted one through."""
+    return [{"source_id": snap.source_id, "vintage": snap.vintage, "path": f["path"], "sha256": f["sha256"],
+             "status": snap.status, "accepted": snap.doc.get("accepted")}
+            for source_id in sorted(registry) for snap in snapshots(raw_dir, source_id) for f in snap.files]
+
+
+def accept(raw_dir: Path, source_id: str, vintage: str, reason: str) -> Snapshot:
+    """A person's decision that a held snapshot's large value moves are true revisions: the release check
+    `release_value_moves` then reports the moves of its files (the same bytes only) as WARN instead of refusing
+    them; every other check still applies. The snapshot becomes a candidate again, with `accepted` (time,
+    reason), and the next build publishes it when nothing else fails. Raises PipelineDataError otherwise."""
+    from pipelines.base.errors import PipelineDataError
+
+    found = {snap.vintage: snap for snap in snapshots(raw_dir, source_id)}
+    snap = found.get(vintage)
+    if snap is None:
+        known = ", ".join(f"{v} ({s.status})" for v, s in found.items()) or "none"
+        raise PipelineDataError(f"no snapshot {vintage!r} of {source_id}; its snapshots: {known}",
+                                source_id=source_id, rule="vintage_exists")
+    if snap.status not in ("candidate", "held"):
+        raise PipelineDataError(f"snapshot {source_id}/{vintage} is {snap.status}: only a held or candidate "
+                                "vintage can be accepted", source_id=source_id, rule="vintage_acceptable")
+    if not reason.strip():
+        raise PipelineDataError("say why the moves are true revisions (--reason)", source_id=source_id,
+                                rule="vintage_acceptable")
+    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    doc = {k: v for k, v in snap.doc.items() if k != "reasons"}  # what held it stays beside the decision
+    doc.update(status="candidate", accepted={"at": stamp, "reason": reason.strip(),
+                                             "held_for": snap.doc.get("reasons", [])})
+    _write_json(snap.folder / SNAPSHOT_FILE, doc)
+    return Snapshot(source_id, vintage, snap.folder, doc)
+
+
 def describe(raw_dir: Path, registry: dict[str, Source], source_ids: list[str] | None = None) -> list[dict]:
     """One row per snapshot file, for `ai-readiness vintages`: source, vintage, status, path, sha256, bytes,
-    origin, retrieved_at, release, in_use, reason."""
+    origin, retrieved_at, release, in_use, reason, accepted."""
     rows = []
     for source_id in source_ids or sorted(registry):
         state = working_state(raw_dir, source_id)
@@ -260,5 +299,6 @@ def describe(raw_dir: Path, registry: dict[str, Source], source_ids: list[str] |
                     "in_use": (state.get(f["path"]) or {}).get("vintage") == snap.vintage,
                     "discovered_name": (f.get("discovered") or {}).get("name"),
                     "reason": "; ".join(snap.doc.get("reasons", []))[:300] or None,
+                    "accepted": snap.doc.get("accepted"),
                 })
     return rows

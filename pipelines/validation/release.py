@@ -3,7 +3,9 @@
 - coverage:       countries per source and per (source, indicator), and indicators per source, must not shrink
                   beyond config/validation.yaml `release` tolerances (blocking);
 - focus country:  the focus country (Japan) never silently loses a cell (blocking, lists indicator/periods);
-- value moves:    a cell moving by more than `value_move_factor` is flagged with both values (WARN).
+- value moves:    a cell moving by `value_move_factor` or more (x10: a unit error) stops the publish, by
+                  `value_move_warn_factor` or more is flagged (WARN), both with both values and rows; a move from a
+                  snapshot a person accepted (`ai-readiness vintages accept`) is flagged, not blocking.
 
 The SQL is in sql/checks/release__*.sql; both warehouses are attached read-only to a throwaway in-memory DuckDB,
 so the published file is never written. Without a published warehouse every check passes ("first release").
@@ -18,6 +20,8 @@ from pipelines.validation.config import ValidationConfig, load_config
 from pipelines.validation.outcome import Failure, Outcome
 
 CHECKS = ("release_coverage", "release_focus_country", "release_value_moves")
+# A x10 written as decimal text can parse to a ratio of 9.999999999999998: it is still x10.
+RATIO_TOLERANCE = 1e-9
 
 
 def _split(row: str | None) -> tuple[str | None, str | None]:
@@ -56,16 +60,22 @@ def _query(connection, name: str, params: dict):
 
 
 def release_checks(build_warehouse: Path, published_warehouse: Path, source_ids: list[str],
-                   config: ValidationConfig | None = None, only: str | None = None) -> dict[str, Outcome]:
-    """The release outcomes keyed by check name (CHECKS; just `only` when given)."""
+                   config: ValidationConfig | None = None, only: str | None = None,
+                   snapshot_files: list[dict] | None = None) -> dict[str, Outcome]:
+    """The release outcomes keyed by check name (CHECKS; just `only` when given). `snapshot_files`
+    (pipelines.sources.vintages.snapshot_files): the files of new vintages, to name the vintage a moved value
+    comes from and let through the moves of an accepted one."""
     config = config or load_config()
     outcomes = {name: Outcome(suite=name, rows=0) for name in CHECKS if only in (None, name)}
     if not Path(published_warehouse).is_file():
         for outcome in outcomes.values():
             outcome.note = "no published warehouse yet: first release, nothing to compare"
         return outcomes
-    params = {"sources": sorted(source_ids), "focus": config.focus_country,
-              "factor": float(config.release_setting("value_move_factor", 10))}
+    factor = float(config.release_setting("value_move_factor", 10))
+    params = {"sources": sorted(source_ids), "focus": config.focus_country, "factor": factor,
+              "warn_factor": min(float(config.release_setting("value_move_warn_factor", 3)), factor),
+              "min_change_share": float(config.release_setting("value_move_min_change_share", 0.1)),
+              "ratio_tolerance": RATIO_TOLERANCE, "snapshot_files": snapshot_files or []}
     with _attached(build_warehouse, published_warehouse) as connection:
         if not _has_facts(connection):
             for outcome in outcomes.values():
@@ -78,7 +88,7 @@ def release_checks(build_warehouse: Path, published_warehouse: Path, source_ids:
         facts = connection.execute("SELECT count(*) FROM build.fct_indicator_values").fetchone()[0]
     for name, outcome in outcomes.items():
         outcome.rows = facts
-        outcome.rules_checked = {"release_coverage": 3}.get(name, 1)
+        outcome.rules_checked = {"release_coverage": 3, "release_value_moves": 2}.get(name, 1)
     return outcomes
 
 
@@ -147,20 +157,53 @@ def _focus_country(connection, params: dict, config: ValidationConfig) -> Outcom
 
 
 def _value_moves(connection, params: dict, config: ValidationConfig) -> Outcome:
+    """Moves of `factor` or more block (rule release_value_moved), smaller ones of `warn_factor` or more warn
+    (release_value_moved_warn), and moves whose new value comes from an accepted snapshot are reported as
+    release_value_moved_accepted (WARN): one failure per source and tier, each sample with both values and rows."""
     outcome = Outcome(suite="release_value_moves", rows=0)
     moved = _query(connection, "value_moves", params)
     if moved.empty:
         return outcome
-    factor = params["factor"]
-    for source_id, group in moved.groupby("source_id", sort=True):
+    snapshot_of = {(f["source_id"], f["sha256"]): f for f in params["snapshot_files"]}
+    factor, warn_factor = params["factor"], params["warn_factor"]
+    tiers: dict[tuple[str, str], list] = {}
+    for r in moved.itertuples(index=False):
+        snapshot = snapshot_of.get((r.source_id, r.raw_sha256))
+        if snapshot is not None and snapshot.get("accepted"):
+            rule = "release_value_moved_accepted"
+        elif r.factor >= factor * (1 - RATIO_TOLERANCE):
+            rule = "release_value_moved"
+        else:
+            rule = "release_value_moved_warn"
+        tiers.setdefault((r.source_id, rule), []).append((r, snapshot))
+    for (source_id, rule), rows in sorted(tiers.items()):
         outcome.failures.append(Failure(
-            "release_value_moved", config.is_blocking("release_value_moved"),
-            f"{len(group)} {source_id} value(s) moved by more than x{factor:g} since the last release "
-            "(value = this build, last_value = last release)",
-            len(group), "value", source_id,
+            rule, config.is_blocking(rule), _move_message(rule, source_id, rows, factor, warn_factor),
+            len(rows), "value", source_id,
             [{**_sample(f"{r.raw_file}:{r.raw_row}", source_id=source_id, indicator_id=r.indicator_id, iso3=r.iso3,
                         period=r.period, value=float(r.value), last_value=float(r.last_value),
-                        factor=round(float(r.factor), 2)), "last_row": r.last_row}
-             for r in group.head(config.max_samples).itertuples(index=False)],
+                        factor=round(float(r.factor), 2)), "last_row": r.last_row,
+              "vintage": snapshot["vintage"] if snapshot else None}
+             for r, snapshot in rows[: config.max_samples]],
         ))
     return outcome
+
+
+def _move_message(rule: str, source_id: str, rows: list, factor: float, warn_factor: float) -> str:
+    """What moved, by how much, and what a person can do about it."""
+    vintages = sorted({snapshot["vintage"] for _, snapshot in rows if snapshot})
+    counted = f"{len(rows)} {source_id} value(s)"
+    both = "(value = this build, last_value = last release)"
+    if rule == "release_value_moved_accepted":
+        return (f"{counted} moved by x{warn_factor:g} or more since the last release, from vintage "
+                f"{', '.join(vintages)}, accepted as true revisions {both}")
+    if rule == "release_value_moved_warn":
+        return f"{counted} moved by x{warn_factor:g} or more (below x{factor:g}) since the last release {both}"
+    if vintages:
+        remedy = (f"vintage {', '.join(vintages)}; if the publisher really revised these values, release them "
+                  f"with `ai-readiness vintages accept {source_id} {vintages[0]}`")
+    else:
+        remedy = ("from the registered file: a parser, unit or registry change moved them; if that is intended, "
+                  "set release_value_moved: warn in config/validation.yaml for one build")
+    return (f"{counted} moved by x{factor:g} or more since the last release, as a unit error would {both}; "
+            f"{remedy}")
