@@ -44,16 +44,33 @@ def _rank_split(r) -> str:
             f"{rank(r.old_config_rank)} → {rank(r.new_rank)} from the configuration")
 
 
+def _names(marts: dict[str, pd.DataFrame], table: str, key: str, label: str) -> dict:
+    """{key: label} from a mart of this release, so readers see "Research & innovation" and "Belgium", not ids."""
+    frame = marts.get(table)
+    if frame is None or key not in frame or label not in frame:
+        return {}
+    return frame.dropna(subset=[key, label]).drop_duplicates(key).set_index(key)[label].astype(str).to_dict()
+
+
+def _lineage(cell) -> str:
+    """The raw file and row of the cell's new value (its old one when the cell was lost)."""
+    new = isinstance(cell.new_raw_file, str) and cell.new_raw_file
+    raw_file, raw_row = (cell.new_raw_file, cell.new_raw_row) if new else (cell.old_raw_file, cell.old_raw_row)
+    return f"{raw_file} row {rank(raw_row)}"
+
+
 def release_diff_context(marts: dict[str, pd.DataFrame]) -> dict:
     diff = marts.get("mart_release_diff")
     if diff is None or diff.empty:
         return {"old_release": None, "scores": [], "cells": [], "peers": [], "config": []}
+    levels = {"composite": "Composite index", **_names(marts, "mart_pillar_scores", "pillar", "pillar_label")}
+    countries = _names(marts, "dim_countries", "iso3", "name")
     parts = diff[diff["row_kind"] == "attribution"]
     scores = []
     for r in diff[diff["row_kind"] == "score"].itertuples():
         moved = parts[(parts["level"] == r.level) & (parts["contribution"].abs() >= 0.005)]
         scores.append({
-            "level": r.level, "old": num(r.old_score), "new": num(r.new_score), "delta": _points(r.score_delta),
+            "level": levels.get(r.level, r.level), "old": num(r.old_score), "new": num(r.new_score), "delta": _points(r.score_delta),
             "rank": f"{rank(r.old_rank)} → {rank(r.new_rank)}",
             "why": "; ".join(f"{LABELS.get(a.change_type, a.change_type)} {_points(a.contribution)}"
                              for a in moved.itertuples()) or "no change",
@@ -64,16 +81,16 @@ def release_diff_context(marts: dict[str, pd.DataFrame]) -> dict:
         "old_release": str(diff["old_release"].dropna().iloc[0]) if diff["old_release"].notna().any() else None,
         "scores": scores,
         "cells": [{
-            "indicator": c.indicator_label or c.indicator_key, "pillar": c.level,
+            "indicator": c.indicator_label or c.indicator_key, "pillar": levels.get(c.level, c.level),
             "change": LABELS.get(c.change_type, c.change_type),
             "old": f"{num(c.old_value)} ({c.old_period or '–'})", "new": f"{num(c.new_value)} ({c.new_period or '–'})",
             "contribution": _points(c.contribution),
-            "lineage": f"{c.new_raw_file or c.old_raw_file} row {c.new_raw_row or c.old_raw_row}",
+            "lineage": _lineage(c),
         } for c in cells.itertuples()],
         "n_cells": int((diff["row_kind"] == "cell").sum()),
         "config": [{"key": c.config_key, "old": c.old_config_value or "–", "new": c.new_config_value or "–",
                     "rescored": "yes" if c.rescored else "no (shapes the values, or the last release stored none)"}
                    for c in diff[diff["row_kind"] == "config"].itertuples()],
-        "peers": [{"iso3": p.iso3, "level": p.level, "rank": f"{rank(p.old_rank)} → {rank(p.new_rank)}",
+        "peers": [{"country": countries.get(p.iso3, p.iso3), "level": levels.get(p.level, p.level), "rank": f"{rank(p.old_rank)} → {rank(p.new_rank)}",
                    "move": p.peer_move} for p in diff[diff["row_kind"] == "peer"].itertuples()],
     }
