@@ -20,6 +20,7 @@ def imported_in_background(modules=WARMED_FOR_A_RUN) -> Iterator[threading.Threa
     and report."""
     import numpy  # noqa: F401  shared by both threads: imported once, here, before they could race for them
     import pandas  # noqa: F401
+    import sqlalchemy.orm  # noqa: F401  GX's and Dagster steps': raced, a step saw it half-imported (circular import)
 
     def _import() -> None:
         for name in modules:
