@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -114,13 +115,16 @@ def _background(request, tmp_path_factory):
         if any(name in item.fixturenames for item in request.session.items):
             maker.start()
     yield made
-    for maker in made.values():
-        if maker.running() and not (request.session.shouldfail or request.session.shouldstop):
-            try:  # another worker may still need it: what this worker started runs to its end
-                maker.value()
-            except AssertionError:
-                pass  # reported by the tests that needed it
-        maker.stop()
+    session = request.session
+    stopped = session.shouldfail or session.shouldstop or session.exitstatus == pytest.ExitCode.INTERRUPTED
+    try:
+        for maker in made.values():
+            if maker.running() and not stopped:  # another worker may still need it: let it finish
+                with contextlib.suppress(AssertionError):  # reported by the tests that needed it
+                    maker.value()
+    finally:
+        for maker in made.values():
+            maker.stop()
 
 
 @pytest.fixture(scope="session")
