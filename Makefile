@@ -33,8 +33,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 run: install
 	$(BIN)/ai-readiness build
 
+# Workers of pytest-xdist (CI has 2 cores). Modules with module-scoped fixtures stay whole on one worker, and the
+# expensive session fixtures are made once for all workers (tests/conftest.py, tests/across_workers.py).
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 dev: install
 	$(BIN)/dagster dev -h 127.0.0.1

@@ -173,6 +173,13 @@ class Baseline:
     ref: dict[str, dict]
     build_seconds: float
 
+    def to_json(self) -> dict:
+        return {"old": str(self.old), "new": str(self.new), "ref": self.ref, "build_seconds": self.build_seconds}
+
+    @classmethod
+    def from_json(cls, made: dict) -> Baseline:
+        return cls(Path(made["old"]), Path(made["new"]), made["ref"], made["build_seconds"])
+
 
 def make_baseline(server: BuildServer, root: Path) -> Baseline:
     """Built in folders named like an SQL injection: any path formatted into SQL unquoted would break them."""
