@@ -309,6 +309,14 @@ def _check_url(url: httpx.URL, policy: HttpPolicy) -> None:
     raise _RefusedURL(f"refused {url}: only https URLs are allowed")
 
 
+def _require_https(url: str, policy: HttpPolicy, *, source_id: str, file: str, what: str = "") -> None:
+    """_check_url before a download, as the FetchError a build reports (`what` names a part of the file)."""
+    try:
+        _check_url(httpx.URL(url), policy)
+    except _RefusedURL as exc:
+        raise FetchError(f"{what}{exc}", source_id=source_id, file=file, rule="https_only") from None
+
+
 def make_client(policy: HttpPolicy | None = None) -> httpx.Client:
     """One client per run: connection reuse, timeouts, bounded redirects, every hop's URL checked."""
     policy = policy or HttpPolicy()
@@ -450,10 +458,7 @@ def fetch_from_url(source: Source, raw: RawFile, raw_dir: Path, client: httpx.Cl
             return FetchedFile(source.source_id, raw.path, dest, current, dest.stat().st_size, "local")
         raise FetchError(f"no download URL registered: only available from the offline mirror ({MIRROR_ENV})",
                          rule="live_download", **where)
-    try:
-        _check_url(httpx.URL(url), policy)
-    except _RefusedURL as exc:
-        raise FetchError(str(exc), rule="https_only", **where) from None
+    _require_https(url, policy, **where)
     known = vintages.validators(source.source_id, raw, raw_dir) if current else {}
     if current is not None and not known and url == raw.url:  # a pinned URL's bytes never change: no download
         return FetchedFile(source.source_id, raw.path, dest, current, dest.stat().st_size, url)
@@ -475,16 +480,7 @@ def fetch_from_url(source: Source, raw: RawFile, raw_dir: Path, client: httpx.Cl
     try:
         origin = url
         if adapter:  # the publisher's format differs from the pinned file's: adapt, then it is the same kind
-            from pipelines.sources.adapters import adapt
-
-            fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".adapting")
-            os.close(fd)
-            adapted = Path(name)
-            try:
-                adapt(adapter, tmp, adapted, raw.live_options, source_id=source.source_id, file=raw.path)
-            except BaseException:
-                adapted.unlink(missing_ok=True)
-                raise
+            adapted = _adapted(source, raw, dest, tmp)
             tmp.unlink(missing_ok=True)
             tmp, sha, size = adapted, sha256_of(adapted), adapted.stat().st_size
             origin = f"{url} ({adapter}{': ' + raw.live_options['member'] if 'member' in raw.live_options else ''})"
@@ -502,16 +498,29 @@ def _discover(client: httpx.Client, source: Source, raw: RawFile, dest: Path, po
     from pipelines.sources.discovery import newest_file
 
     listing = raw.live_discover["listing"]
-    try:
-        _check_url(httpx.URL(listing), policy)
-    except _RefusedURL as exc:
-        raise FetchError(str(exc), source_id=source.source_id, file=raw.path, rule="https_only") from None
+    _require_https(listing, policy, source_id=source.source_id, file=raw.path)
     tmp, _, _, _ = _download(client, source.source_id, raw, dest, policy, listing,
                              {"Accept": "application/vnd.github+json"})
     try:
         return newest_file(tmp.read_bytes(), raw, source_id=source.source_id)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _adapted(source: Source, raw: RawFile, dest: Path, downloaded: Path | dict[str, Path]) -> Path:
+    """A temp file beside `dest` holding the registry's adapter's output for `downloaded` (one file, or {part:
+    path}); removed again if the adapter fails."""
+    from pipelines.sources.adapters import adapt
+
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".adapting")
+    os.close(fd)
+    adapted = Path(name)
+    try:
+        adapt(raw.live_adapter, downloaded, adapted, raw.live_options, source_id=source.source_id, file=raw.path)
+    except BaseException:
+        adapted.unlink(missing_ok=True)
+        raise
+    return adapted
 
 
 def live_target(raw: RawFile) -> tuple[str | None, str | None]:
@@ -539,16 +548,10 @@ def fetch_parts_from_url(source: Source, raw: RawFile, raw_dir: Path, client: ht
     any download (registered bytes, or a new vintage). A part that fails stops the file: nothing is installed.
     The snapshot records each part's URL, sha256, size and ETag / Last-Modified. Always downloaded in full: the
     parts are small API answers, and the adapted file's bytes decide whether anything changed."""
-    from pipelines.sources.adapters import adapt
-
     parts = live_parts(raw)
     dest = raw_dir / source.source_id / raw.path
     for name, url in parts.items():
-        try:
-            _check_url(httpx.URL(url), policy)
-        except _RefusedURL as exc:
-            raise FetchError(f"part {name}: {exc}", source_id=source.source_id, file=raw.path,
-                             rule="https_only") from None
+        _require_https(url, policy, source_id=source.source_id, file=raw.path, what=f"part {name}: ")
     downloaded, recorded = {}, []
     try:
         for name, url in parts.items():  # temp files .<file>.<part>.*.part: a killed run's are removed next time
@@ -557,14 +560,7 @@ def fetch_parts_from_url(source: Source, raw: RawFile, raw_dir: Path, client: ht
             downloaded[name] = tmp
             recorded.append({"part": name, "url": found.get("url", url), "sha256": sha, "bytes": size,
                              "etag": found.get("etag"), "last_modified": found.get("last_modified")})
-        fd, adapting = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".adapting")
-        os.close(fd)
-        adapted = Path(adapting)
-        try:
-            adapt(raw.live_adapter, downloaded, adapted, raw.live_options, source_id=source.source_id, file=raw.path)
-        except BaseException:
-            adapted.unlink(missing_ok=True)
-            raise
+        adapted = _adapted(source, raw, dest, downloaded)
     finally:
         for tmp in downloaded.values():
             tmp.unlink(missing_ok=True)

@@ -168,8 +168,8 @@ def _live_section(doc: dict, origin: Path) -> dict:
             _check_parts(spec, path, origin)
         elif not _allowed_live_url(str(spec.get("url", ""))):
             raise ValueError(f"{origin}: live URL of {path!r} must be https")
-        _check_discover(spec or {}, path, origin)
-        max_bytes = (spec or {}).get("max_bytes")
+        _check_discover(spec, path, origin)
+        max_bytes = spec.get("max_bytes")
         if max_bytes is not None and (not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0):
             raise ValueError(f"{origin}: live max_bytes of {path!r} must be a positive integer")
     return {**live, "files": files}
@@ -185,6 +185,8 @@ def _check_parts(spec: dict, path: str, origin: Path) -> None:
             raise ValueError(f"{origin}: live part name {name!r} of {path!r} must be an identifier")
         if not _allowed_live_url(str(url)):
             raise ValueError(f"{origin}: live URL of {path!r} part {name} must be https")
+
+
 def _check_discover(spec: dict, path: str, origin: Path) -> None:
     """`discover: {listing, pattern, newest_by}`: the live URL holds `{name}`, filled at fetch time with the newest
     file name in the listing that matches `pattern` (pipelines.sources.discovery); `newest_by` orders the matches
