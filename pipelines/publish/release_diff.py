@@ -357,11 +357,16 @@ def summary_lines(frame, old: str | None, new: str | None) -> list[str]:
     return lines
 
 
+def config_moved_rank(row) -> bool:
+    """Whether a re-scored score row's configuration part moved its rank (old_config_rank is not the new rank)."""
+    columns = ("old_rank", "new_rank", "old_config_rank")
+    return bool(getattr(row, "rescored", False)) and not any(_missing(getattr(row, c, None)) for c in columns) \
+        and row.old_config_rank != row.new_rank
+
+
 def rank_split(row) -> str:
     """"; rank: data 20 -> 16, method_config 16 -> 20" for a score row whose configuration part moved the rank."""
-    columns = ("old_rank", "new_rank", "old_config_rank")
-    if not getattr(row, "rescored", False) or any(_missing(getattr(row, c, None)) for c in columns) \
-            or row.old_config_rank == row.new_rank:
+    if not config_moved_rank(row):
         return ""
     return (f"; rank: data {int(row.old_rank)} -> {int(row.old_config_rank)}, method_config "
             f"{int(row.old_config_rank)} -> {int(row.new_rank)}")

@@ -36,9 +36,9 @@ def _points(value) -> str:
 
 def _rank_split(r) -> str:
     """The rank move split as the score is: data first (under the last release's configuration), then method."""
-    columns = ("old_rank", "new_rank", "old_config_rank")
-    if not getattr(r, "rescored", False) or any(pd.isna(getattr(r, c, None)) for c in columns) \
-            or r.old_config_rank == r.new_rank:  # the configuration did not move this rank
+    from pipelines.publish.release_diff import config_moved_rank
+
+    if not config_moved_rank(r):
         return ""
     return (f"rank {rank(r.old_rank)} → {rank(r.old_config_rank)} from the data, "
             f"{rank(r.old_config_rank)} → {rank(r.new_rank)} from the configuration")
