@@ -66,6 +66,9 @@ def test_answer_counts_each_pillars_evidence_for_japan(report_file, published_db
     assert isinstance(cells, pd.DataFrame) and len(cells) > 0
     assert "Taiwan is not ranked: no population (worldbank_wdi SP.POP.TOTL)" in text
     assert "cross-check beside it, never pooled" in text and "MIC" in text
+    units = published_db.execute("SELECT unit FROM mart_deployment_evidence WHERE n_focus_periods > 0").fetchall()
+    for (unit,) in units:  # each deployment series' values are read with its unit
+        assert f", in {unit} (" in text, unit
 
 
 @needs_chromium

@@ -137,13 +137,19 @@ def _deployment(marts, focus_name: str) -> dict:
     cross = evidence[~evidence["is_scored"] & (evidence["n_focus_periods"] > 0)]
     without = evidence[evidence["n_focus_periods"] == 0]
     return {
-        "scored": [{"name": r.indicator_name, "periods": r.focus_periods} for r in scored.itertuples()],
-        "cross_checks": [{"name": r.indicator_name, "periods": r.focus_periods,
+        "scored": [{"name": r.indicator_name, "unit": _unit(r.unit), "periods": r.focus_periods}
+                   for r in scored.itertuples()],
+        "cross_checks": [{"name": r.indicator_name, "unit": _unit(r.unit), "periods": r.focus_periods,
                           "others": r.every_economy_latest if isinstance(r.every_economy_latest, str) else None}
                          for r in cross.itertuples()],
         "n_series": len(evidence), "n_without_focus": len(without),
         "without_focus": sorted({str(r.source_id) for r in without.itertuples()}),
     }
+
+
+def _unit(unit) -> str | None:
+    """The series' unit as its registry entry gives it, so "16.7" reads as a share (None when none is given)."""
+    return unit if isinstance(unit, str) and unit.strip() else None
 
 
 def _unranked(marts) -> list[dict]:
